@@ -1,0 +1,159 @@
+-- Roster's whole schema. Applied at start by src/db.rs; `PRAGMA user_version`
+-- records which version a database is at, and later changes migrate forward.
+--
+-- Timestamps are INTEGER milliseconds since the Unix epoch (UTC); the API
+-- renders them as ISO 8601 with milliseconds. Organizations have an internal
+-- integer key (`org`) so that every per-organization index stays small; the
+-- public organization id is the UUID in organizations.id.
+
+CREATE TABLE organizations (
+    org             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
+    name            TEXT NOT NULL UNIQUE,
+    webhook_secret  TEXT NOT NULL UNIQUE,
+    twilio_auth_token TEXT,
+    created_at      INTEGER NOT NULL
+);
+
+CREATE TABLE api_keys (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL REFERENCES organizations(org),
+    key_hash        TEXT NOT NULL UNIQUE,
+    access          TEXT NOT NULL CHECK (access IN ('read', 'write')),
+    created_at      INTEGER NOT NULL,
+    last_used_at    INTEGER,
+    revoked_at      INTEGER
+);
+
+CREATE TABLE contacts (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL REFERENCES organizations(org),
+    phone           TEXT,
+    email           TEXT,
+    email_key       TEXT,            -- lower(trim(email)): the uniqueness key
+    first_name      TEXT,
+    last_name       TEXT,
+    address         TEXT,
+    city            TEXT,
+    state           TEXT,
+    zip             TEXT,
+    tags            TEXT NOT NULL DEFAULT '[]',   -- JSON array: the record
+    custom_fields   TEXT NOT NULL DEFAULT '{}',   -- JSON object: the record
+    is_textable     INTEGER,                      -- NULL until a lookup answers
+    line_type       TEXT,
+    lookup_status   TEXT CHECK (lookup_status IN ('pending', 'done', 'failed')),
+    looked_up_at    INTEGER,
+    is_opted_in     INTEGER NOT NULL DEFAULT 1,
+    opted_out_at    INTEGER,
+    timezone        TEXT,
+    is_starred      INTEGER NOT NULL DEFAULT 0,
+    is_archived     INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+
+-- Keyset order for both documented sorts.
+CREATE INDEX contacts_org_updated ON contacts (org, updated_at DESC, id DESC);
+CREATE INDEX contacts_org_created ON contacts (org, created_at DESC, id DESC);
+-- One contact per phone and per email within an organization, enforced here.
+CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
+CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
+CREATE INDEX contacts_org_state ON contacts (org, state) WHERE state IS NOT NULL;
+CREATE INDEX contacts_org_zip ON contacts (org, zip) WHERE zip IS NOT NULL;
+
+-- The tag index: one row per (contact, lower-cased tag), written in the same
+-- transaction as the contact row. Tag filters read this, never the JSON.
+CREATE TABLE contact_tags (
+    org             INTEGER NOT NULL,
+    tag             TEXT NOT NULL,
+    contact_id      TEXT NOT NULL,
+    PRIMARY KEY (org, tag, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX contact_tags_contact ON contact_tags (contact_id);
+
+-- How many contacts carry each tag, kept with the tag index. It answers
+-- /api/tags and tells the list planner how selective a tag filter is.
+CREATE TABLE tag_counts (
+    org             INTEGER NOT NULL,
+    tag             TEXT NOT NULL,   -- the lower-cased key
+    display         TEXT NOT NULL,   -- the first spelling seen
+    count           INTEGER NOT NULL,
+    PRIMARY KEY (org, tag)
+) WITHOUT ROWID;
+
+-- Search outbox: "contact X changed or was deleted". The index writer applies
+-- rows in order, commits the index, then deletes what it applied.
+CREATE TABLE search_outbox (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    org             INTEGER NOT NULL,
+    contact_id      TEXT NOT NULL
+);
+
+-- Textability lookups. A job belongs to one phone value of one contact.
+CREATE TABLE lookup_jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    org             INTEGER NOT NULL,
+    contact_id      TEXT NOT NULL,
+    phone           TEXT NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    run_after       INTEGER NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after);
+CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact_id);
+CREATE INDEX lookup_jobs_org_status ON lookup_jobs (org, status);
+
+-- Per-contact history, newest first by seq.
+CREATE TABLE timeline_events (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    org             INTEGER NOT NULL,
+    contact_id      TEXT NOT NULL,
+    type            TEXT NOT NULL,
+    data            TEXT NOT NULL DEFAULT '{}',
+    created_at      INTEGER NOT NULL
+);
+CREATE INDEX timeline_contact ON timeline_events (contact_id, seq DESC);
+
+CREATE TABLE notes (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL,
+    contact_id      TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX notes_contact ON notes (contact_id, created_at DESC);
+
+CREATE TABLE segments (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL,
+    name            TEXT NOT NULL,
+    filters         TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    UNIQUE (org, name)
+);
+
+CREATE TABLE imports (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL,
+    status          TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+    options         TEXT NOT NULL DEFAULT '{}',
+    source_path     TEXT,
+    total_rows      INTEGER,
+    processed       INTEGER NOT NULL DEFAULT 0,
+    created         INTEGER NOT NULL DEFAULT 0,
+    merged          INTEGER NOT NULL DEFAULT 0,
+    skipped         INTEGER NOT NULL DEFAULT 0,
+    failed          INTEGER NOT NULL DEFAULT 0,
+    errors          TEXT NOT NULL DEFAULT '[]',
+    message         TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    finished_at     INTEGER
+);
+CREATE INDEX imports_org ON imports (org, created_at DESC);

@@ -1,0 +1,92 @@
+//! `Authorization: Bearer <key>` and the optional `x-organization-id` check.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::model::time::now_ms;
+use crate::store::keys::{self, Access, KeyOwner};
+
+/// How stale `last_used_at` may get before a request refreshes it.
+const TOUCH_INTERVAL_MS: i64 = 60_000;
+
+/// The authenticated caller: every handler that takes one is scoped to
+/// `org`.
+#[derive(Debug, Clone)]
+pub struct Auth(pub KeyOwner);
+
+impl Auth {
+    pub fn org(&self) -> i64 {
+        self.0.org
+    }
+
+    pub fn org_id(&self) -> &str {
+        &self.0.org_id
+    }
+
+    pub fn require_write(&self) -> AppResult<()> {
+        match self.0.access {
+            Access::Write => Ok(()),
+            Access::Read => Err(AppError::Forbidden(
+                "this API key has read access; this endpoint needs a write key".into(),
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or(AppError::Unauthorized)?;
+        let (scheme, key) = header
+            .trim()
+            .split_once(' ')
+            .ok_or(AppError::Unauthorized)?;
+        if !scheme.eq_ignore_ascii_case("bearer") || key.trim().is_empty() {
+            return Err(AppError::Unauthorized);
+        }
+        let key = key.trim().to_string();
+        let owner = state
+            .db
+            .read(move |conn| keys::authenticate(conn, &key))
+            .await?
+            .ok_or(AppError::Unauthorized)?;
+        if let Some(claimed) = parts.headers.get("x-organization-id") {
+            let matches = claimed
+                .to_str()
+                .ok()
+                .is_some_and(|c| c.trim().eq_ignore_ascii_case(&owner.org_id));
+            if !matches {
+                return Err(AppError::Forbidden(
+                    "x-organization-id names an organization this API key does not belong to"
+                        .into(),
+                ));
+            }
+        }
+        let now = now_ms();
+        if owner
+            .last_used_at
+            .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
+        {
+            // Bookkeeping only: the request does not wait for it.
+            let db = state.db.clone();
+            let key_id = owner.key_id.clone();
+            tokio::spawn(async move {
+                if let Err(err) = db.write(move |tx| keys::touch(tx, &key_id, now)).await {
+                    tracing::warn!(%err, "could not record key use");
+                }
+            });
+        }
+        Ok(Auth(owner))
+    }
+}

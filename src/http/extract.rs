@@ -1,0 +1,88 @@
+//! Extractors that answer bad requests with the contract's error body.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::StatusCode;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde_json::Value;
+
+use crate::error::AppError;
+
+/// Largest JSON body accepted (uploads have their own limit).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// A JSON request body: `application/json` (else 415), at most 1 MiB (else
+/// 413), well-formed (else 400 `invalid_json`).
+pub struct JsonBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBody {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let mime = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(AppError::UnsupportedMediaType(
+                "send the body as JSON with Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge(MAX_JSON_BODY)
+            } else {
+                AppError::bad_request("invalid_json", None, "the request body could not be read")
+            }
+        })?;
+        if bytes.len() > MAX_JSON_BODY {
+            return Err(AppError::PayloadTooLarge(MAX_JSON_BODY));
+        }
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            AppError::bad_request(
+                "invalid_json",
+                None,
+                format!("the request body is not valid JSON: {e}"),
+            )
+        })
+    }
+}
+
+/// The query string as name/value pairs; a repeated name keeps its last value.
+pub struct QueryMap(Vec<(String, String)>);
+
+impl QueryMap {
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    pub fn getter(&self) -> impl Fn(&str) -> Option<String> + '_ {
+        move |name| self.get(name)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(pairs) = Query::<Vec<(String, String)>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| {
+                AppError::bad_request("invalid_parameter", None, "the query string is malformed")
+            })?;
+        Ok(QueryMap(pairs))
+    }
+}

@@ -1,0 +1,85 @@
+//! Roster: a self-hosted contacts server serving the Amplifi contacts API.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod model;
+pub mod store;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+pub use config::Config;
+use db::Db;
+use error::{AppError, AppResult};
+
+/// Shared state every handler receives.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Wakes background workers after a commit. Only a hint: the tables they
+    /// read are the truth.
+    pub wake: Arc<Wake>,
+}
+
+#[derive(Default)]
+pub struct Wake {
+    pub search: Notify,
+    pub lookups: Notify,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config) -> Self {
+        Self {
+            db,
+            config: Arc::new(config),
+            wake: Arc::new(Wake::default()),
+        }
+    }
+
+    /// Tells the background workers that new rows may be waiting.
+    pub fn notify_writers(&self) {
+        self.wake.search.notify_one();
+        self.wake.lookups.notify_one();
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    http::router(state)
+}
+
+/// On a database with no API key yet, creates the `default` organization and
+/// a write key, and returns the key so the caller can show it once.
+pub fn bootstrap(db: &Db) -> AppResult<Option<String>> {
+    db.write_blocking(|tx| {
+        if store::keys::count(tx)? > 0 {
+            return Ok(None);
+        }
+        let org = store::orgs::get_or_create(tx, "default")?;
+        let (_, key) = store::keys::create(tx, org.org, store::keys::Access::Write)?;
+        Ok(Some(key))
+    })
+}
+
+/// Serves Roster on `listener` until `shutdown` resolves, then stops in
+/// order: stop accepting, finish requests, stop the workers.
+pub async fn run(
+    config: Config,
+    db: Db,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> AppResult<()> {
+    let state = AppState::new(db, config);
+    let app = app(state.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| AppError::internal(format!("server: {e}")))?;
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The `roster` command line: thin wrappers over the library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use roster::config::{Config, DataDirArg};
+use roster::db::Db;
+use roster::error::AppError;
+use roster::model::time::format_ms;
+use roster::store::{keys, orgs};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "roster",
+    version,
+    about = "A self-hosted contacts server speaking the Amplifi contacts API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(Config),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Manage organizations.
+    #[command(subcommand)]
+    Orgs(OrgsCommand),
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key (and its organization if new); prints the key last.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, value_parser = ["read", "write"])]
+        access: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrgsCommand {
+    /// List organizations.
+    List {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(config) => serve(config),
+        Command::Keys(cmd) => keys_command(cmd),
+        Command::Orgs(cmd) => orgs_command(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> Result<(), AppError> {
+    let runtime = tokio::runtime::Runtime::new().map_err(AppError::internal)?;
+    runtime.block_on(async move {
+        let db = Db::open(&config.data.data_dir)?;
+        let listener = tokio::net::TcpListener::bind(&config.listen)
+            .await
+            .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+        let addr = listener.local_addr().map_err(AppError::internal)?;
+        if let Some(key) = roster::bootstrap(&db)? {
+            println!("Created organization 'default' and a write API key (shown only this once):");
+            println!();
+            println!("    {key}");
+            println!();
+            println!("Try it:");
+            println!("    curl -H 'Authorization: Bearer {key}' http://{addr}/api/contacts");
+            println!();
+        }
+        println!("roster listening on http://{addr}");
+        tracing::info!(%addr, data_dir = %config.data.data_dir.display(), "listening");
+        roster::run(config, db, listener, shutdown_signal()).await
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn keys_command(cmd: KeysCommand) -> Result<(), AppError> {
+    match cmd {
+        KeysCommand::Create { org, access, data } => {
+            let db = Db::open(&data.data_dir)?;
+            let access = keys::Access::parse(&access).expect("clap restricts the values");
+            let (id, key, org) = db.write_blocking(|tx| {
+                let org = orgs::get_or_create(tx, &org)?;
+                let (id, key) = keys::create(tx, org.org, access)?;
+                Ok((id, key, org))
+            })?;
+            println!(
+                "Created {} key {id} for organization '{}' ({}).",
+                access.as_str(),
+                org.name,
+                org.id
+            );
+            println!("The key is shown only now:");
+            println!("{key}");
+        }
+        KeysCommand::List { data } => {
+            let db = Db::open(&data.data_dir)?;
+            let list = db.read_blocking(keys::list)?;
+            println!(
+                "{:<36}  {:<20}  {:<6}  {:<24}  {:<24}  status",
+                "id", "org", "access", "created", "last used"
+            );
+            for k in list {
+                println!(
+                    "{:<36}  {:<20}  {:<6}  {:<24}  {:<24}  {}",
+                    k.id,
+                    k.org_name,
+                    k.access.as_str(),
+                    format_ms(k.created_at),
+                    k.last_used_at
+                        .map(format_ms)
+                        .unwrap_or_else(|| "never".into()),
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        KeysCommand::Revoke { id, data } => {
+            let db = Db::open(&data.data_dir)?;
+            if db.write_blocking(|tx| keys::revoke(tx, &id))? {
+                println!("Revoked key {id}.");
+            } else {
+                return Err(AppError::NotFound(format!("no active key with id {id}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
+    match cmd {
+        OrgsCommand::List { data } => {
+            let db = Db::open(&data.data_dir)?;
+            let list = db.read_blocking(|conn| {
+                orgs::list(conn)?
+                    .into_iter()
+                    .map(|o| Ok((orgs::contact_count(conn, o.org)?, o)))
+                    .collect::<Result<Vec<_>, AppError>>()
+            })?;
+            println!("{:<36}  {:<24}  {:>10}  created", "id", "name", "contacts");
+            for (count, o) in list {
+                println!(
+                    "{:<36}  {:<24}  {:>10}  {}",
+                    o.id,
+                    o.name,
+                    count,
+                    format_ms(o.created_at)
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,462 @@
+//! Validated contact field types. Each `parse` returns the contract's 400 on
+//! bad input, naming the field at fault.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::error::{AppError, AppResult};
+
+pub const MAX_CUSTOM_FIELDS: usize = 20;
+pub const MAX_CUSTOM_FIELD_KEY: usize = 100;
+pub const MAX_CUSTOM_FIELD_VALUE: usize = 2_000;
+pub const MAX_TAGS: usize = 100;
+pub const MAX_TAG_LEN: usize = 100;
+pub const MAX_TEXT_LEN: usize = 500;
+
+/// A phone number, always E.164 (`+19195551234`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone(String);
+
+impl Phone {
+    /// Any US format, or an international number written with `+`.
+    pub fn parse(input: &str) -> AppResult<Self> {
+        let invalid = || {
+            AppError::bad_request(
+                "invalid_phone",
+                Some("phone".into()),
+                format!(
+                    "'{input}' is not a valid phone number; use a US number or E.164 (+country code)"
+                ),
+            )
+        };
+        let trimmed = input.trim();
+        if trimmed.is_empty() || trimmed.len() > 40 {
+            return Err(invalid());
+        }
+        let number = phonenumber::parse(Some(phonenumber::country::Id::US), trimmed)
+            .map_err(|_| invalid())?;
+        // `parse` accepts numbers such as "123"; only valid numbers are stored.
+        if !number.is_valid() || number.extension().is_some() {
+            return Err(invalid());
+        }
+        Ok(Self(
+            number.format().mode(phonenumber::Mode::E164).to_string(),
+        ))
+    }
+
+    /// Wraps a value read back from storage (already E.164).
+    pub fn from_stored(e164: String) -> Self {
+        Self(e164)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// An email address: trimmed, case kept for display; `key()` is the
+/// case-insensitive identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> AppResult<Self> {
+        let invalid = |why: &str| {
+            AppError::bad_request(
+                "invalid_email",
+                Some("email".into()),
+                format!("'{input}' is not a valid email address: {why}"),
+            )
+        };
+        let email = input.trim();
+        if email.len() > 254 {
+            return Err(invalid("longer than 254 characters"));
+        }
+        let Some((local, domain)) = email.rsplit_once('@') else {
+            return Err(invalid("it has no '@'"));
+        };
+        if local.is_empty() || local.len() > 64 || local.contains('@') {
+            return Err(invalid(
+                "the part before '@' is empty, too long or has another '@'",
+            ));
+        }
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        if !domain_ok {
+            return Err(invalid("the domain is not valid"));
+        }
+        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("it contains whitespace"));
+        }
+        Ok(Self(email.to_string()))
+    }
+
+    pub fn from_stored(email: String) -> Self {
+        Self(email)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+const STATES: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
+    "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY",
+    "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV",
+    "WI", "WY", // states
+    "DC", // district
+    "AS", "GU", "MP", "PR", "VI", "UM", // territories
+    "AA", "AE", "AP", // armed forces
+];
+
+/// A two-letter US state, district, territory or armed-forces code, upper-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State(String);
+
+impl State {
+    pub fn parse(input: &str, field: &str) -> AppResult<Self> {
+        let code = input.trim().to_ascii_uppercase();
+        if STATES.contains(&code.as_str()) {
+            Ok(Self(code))
+        } else {
+            Err(AppError::validation(
+                field,
+                format!("'{input}' is not a two-letter US state code"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// An IANA time zone name such as `America/Chicago`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timezone(String);
+
+impl Timezone {
+    pub fn parse(input: &str) -> AppResult<Self> {
+        let name = input.trim();
+        name.parse::<chrono_tz::Tz>()
+            .map(|tz| Self(tz.name().to_string()))
+            .map_err(|_| {
+                AppError::validation(
+                    "timezone",
+                    format!("'{input}' is not an IANA time zone name (e.g. America/Chicago)"),
+                )
+            })
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+/// Tag matching is case-insensitive; this is the key the tag index stores.
+pub fn tag_key(tag: &str) -> String {
+    tag.to_lowercase()
+}
+
+/// A contact's tags: trimmed, non-empty, de-duplicated case-insensitively
+/// (the first spelling wins), in the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Vec<String>);
+
+impl Tags {
+    pub fn parse_value(value: &Value, field: &str) -> AppResult<Self> {
+        let Value::Array(items) = value else {
+            return Err(AppError::validation(
+                field,
+                format!("{field} must be an array of strings"),
+            ));
+        };
+        let mut tags = Vec::with_capacity(items.len());
+        for item in items {
+            let Value::String(s) = item else {
+                return Err(AppError::validation(
+                    field,
+                    format!("{field} must be an array of strings"),
+                ));
+            };
+            tags.push(s.as_str());
+        }
+        Self::parse_strs(tags, field)
+    }
+
+    pub fn parse_strs<'a>(
+        items: impl IntoIterator<Item = &'a str>,
+        field: &str,
+    ) -> AppResult<Self> {
+        let mut out = Tags::default();
+        for raw in items {
+            let tag = raw.trim();
+            if tag.is_empty() {
+                return Err(AppError::validation(field, "tags must not be empty"));
+            }
+            if tag.chars().count() > MAX_TAG_LEN {
+                return Err(AppError::validation(
+                    field,
+                    format!("tags are at most {MAX_TAG_LEN} characters"),
+                ));
+            }
+            if tag.contains(',') {
+                return Err(AppError::validation(
+                    field,
+                    format!("tag '{tag}' contains a comma; commas separate tags in filters"),
+                ));
+            }
+            out.push(tag);
+        }
+        if out.0.len() > MAX_TAGS {
+            return Err(AppError::validation(
+                field,
+                format!("a contact has at most {MAX_TAGS} tags"),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// Reads stored JSON (already valid).
+    pub fn from_stored(json: &str) -> Self {
+        Self(serde_json::from_str(json).unwrap_or_default())
+    }
+
+    fn push(&mut self, tag: &str) {
+        let key = tag_key(tag);
+        if !self.0.iter().any(|t| tag_key(t) == key) {
+            self.0.push(tag.to_string());
+        }
+    }
+
+    /// Adds `other`'s tags that are not already present.
+    pub fn union(&mut self, other: &Tags) {
+        for tag in &other.0 {
+            self.push(tag);
+        }
+    }
+
+    /// Removes every tag whose key is in `keys`; says whether any went.
+    pub fn remove_keys(&mut self, keys: &HashSet<String>) -> bool {
+        let before = self.0.len();
+        self.0.retain(|t| !keys.contains(&tag_key(t)));
+        self.0.len() != before
+    }
+
+    pub fn keys(&self) -> Vec<String> {
+        self.0.iter().map(|t| tag_key(t)).collect()
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".into())
+    }
+
+    /// The same tags as `other`, ignoring case and order.
+    pub fn same_as(&self, other: &Tags) -> bool {
+        let mut a = self.keys();
+        let mut b = other.keys();
+        a.sort();
+        b.sort();
+        a == b
+    }
+}
+
+/// Custom fields: at most 20 keys; values are strings, numbers, booleans or
+/// null.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomFields(Map<String, Value>);
+
+impl CustomFields {
+    pub fn parse_value(value: &Value) -> AppResult<Self> {
+        let Value::Object(map) = value else {
+            return Err(AppError::validation(
+                "customFields",
+                "customFields must be an object of key-value pairs",
+            ));
+        };
+        let fields = Self(map.clone());
+        fields.check()?;
+        Ok(fields)
+    }
+
+    fn check(&self) -> AppResult<()> {
+        if self.0.len() > MAX_CUSTOM_FIELDS {
+            return Err(AppError::bad_request(
+                "too_many_custom_fields",
+                Some("customFields".into()),
+                format!(
+                    "a contact has at most {MAX_CUSTOM_FIELDS} custom fields; this one would have {}",
+                    self.0.len()
+                ),
+            ));
+        }
+        for (key, value) in &self.0 {
+            if key.trim().is_empty() || key.chars().count() > MAX_CUSTOM_FIELD_KEY {
+                return Err(AppError::validation(
+                    "customFields",
+                    format!("custom field keys are 1 to {MAX_CUSTOM_FIELD_KEY} characters"),
+                ));
+            }
+            match value {
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(AppError::validation(
+                        "customFields",
+                        format!(
+                            "custom field '{key}' must be a string, number, boolean or null, not a nested value"
+                        ),
+                    ));
+                }
+                Value::String(s) if s.chars().count() > MAX_CUSTOM_FIELD_VALUE => {
+                    return Err(AppError::validation(
+                        "customFields",
+                        format!(
+                            "custom field '{key}' is longer than {MAX_CUSTOM_FIELD_VALUE} characters"
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    pub fn from_stored(json: &str) -> Self {
+        Self(serde_json::from_str(json).unwrap_or_default())
+    }
+
+    /// Merges `other` into `self` key by key; fails if the result has too
+    /// many keys.
+    pub fn merge(&mut self, other: &CustomFields) -> AppResult<()> {
+        for (k, v) in &other.0 {
+            self.0.insert(k.clone(), v.clone());
+        }
+        self.check()
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
+    }
+}
+
+/// A free-text field (names, address, city, zip): trimmed; empty means unset.
+pub fn parse_text(value: &str, field: &str, max: usize) -> AppResult<Option<String>> {
+    let text = value.trim();
+    if text.chars().count() > max {
+        return Err(AppError::validation(
+            field,
+            format!("{field} is at most {max} characters"),
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(AppError::validation(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phones_normalize_to_e164() {
+        for input in [
+            "9195551234",
+            "(919) 555-1234",
+            "919.555.1234",
+            "+1 919 555 1234",
+            "1-919-555-1234",
+        ] {
+            assert_eq!(
+                Phone::parse(input).unwrap().as_str(),
+                "+19195551234",
+                "{input}"
+            );
+        }
+        assert_eq!(
+            Phone::parse("+44 7911 123456").unwrap().as_str(),
+            "+447911123456"
+        );
+        for bad in ["123", "", "abc", "555-1234", "+1 000 000 0000"] {
+            assert!(Phone::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_are_checked_and_keyed_case_insensitively() {
+        let e = Email::parse("  Jane.Doe@Example.COM ").unwrap();
+        assert_eq!(e.as_str(), "Jane.Doe@Example.COM");
+        assert_eq!(e.key(), "jane.doe@example.com");
+        for bad in [
+            "jane",
+            "jane@",
+            "@example.com",
+            "jane@example",
+            "ja ne@example.com",
+            "a@b..com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn tags_trim_and_dedupe_case_insensitively() {
+        let tags = Tags::parse_strs([" VIP", "vip", "donor "], "tags").unwrap();
+        assert_eq!(tags.as_slice(), ["VIP", "donor"]);
+        assert!(Tags::parse_strs([" "], "tags").is_err());
+    }
+
+    #[test]
+    fn custom_fields_reject_nesting_and_excess() {
+        assert!(CustomFields::parse_value(&serde_json::json!({"a": {"b": 1}})).is_err());
+        assert!(CustomFields::parse_value(&serde_json::json!({"a": [1]})).is_err());
+        let many: Map<String, Value> = (0..21).map(|i| (format!("k{i}"), Value::from(i))).collect();
+        let err = CustomFields::parse_value(&Value::Object(many)).unwrap_err();
+        assert_eq!(err.code(), "too_many_custom_fields");
+    }
+
+    #[test]
+    fn states_and_timezones() {
+        assert_eq!(State::parse("nc", "state").unwrap().as_str(), "NC");
+        assert!(State::parse("XX", "state").is_err());
+        assert!(Timezone::parse("America/Chicago").is_ok());
+        assert!(Timezone::parse("Mars/Base").is_err());
+    }
+}

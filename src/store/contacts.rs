@@ -1,0 +1,756 @@
+//! Contacts: the one write path and the SQL read path.
+//!
+//! Every change goes through [`save`], which writes in the caller's
+//! transaction: the row, the tag index and tag counts, a search outbox row,
+//! a lookup job when the phone is new or changed, and the timeline events that
+//! describe the change.
+
+use std::collections::HashSet;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use serde_json::json;
+
+use super::{lookups, new_id, outbox, timeline};
+use crate::error::{AppError, AppResult};
+use crate::model::contact::Field;
+use crate::model::fields::tag_key;
+use crate::model::time::now_ms;
+use crate::model::{
+    Contact, ContactFilter, ContactPatch, Cursor, CustomFields, ListParams, Outcome, Tags,
+    TagsLogic,
+};
+
+pub const COLUMNS: &str = "id, org, phone, email, first_name, last_name, address, city, state, \
+     zip, tags, custom_fields, is_textable, line_type, lookup_status, looked_up_at, is_opted_in, \
+     opted_out_at, timezone, is_starred, is_archived, created_at, updated_at";
+
+/// Where an opt-out or opt-in came from, as the timeline records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Api,
+    Keyword,
+    Bulk,
+    Import,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Keyword => "keyword",
+            Source::Bulk => "bulk",
+            Source::Import => "import",
+        }
+    }
+}
+
+pub fn from_row(r: &Row) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        id: r.get(0)?,
+        org: r.get(1)?,
+        phone: r.get(2)?,
+        email: r.get(3)?,
+        first_name: r.get(4)?,
+        last_name: r.get(5)?,
+        address: r.get(6)?,
+        city: r.get(7)?,
+        state: r.get(8)?,
+        zip: r.get(9)?,
+        tags: Tags::from_stored(&r.get::<_, String>(10)?),
+        custom_fields: CustomFields::from_stored(&r.get::<_, String>(11)?),
+        is_textable: r.get(12)?,
+        line_type: r.get(13)?,
+        lookup_status: r.get(14)?,
+        looked_up_at: r.get(15)?,
+        is_opted_in: r.get(16)?,
+        opted_out_at: r.get(17)?,
+        timezone: r.get(18)?,
+        is_starred: r.get(19)?,
+        is_archived: r.get(20)?,
+        created_at: r.get(21)?,
+        updated_at: r.get(22)?,
+    })
+}
+
+pub fn get(conn: &Connection, org: i64, id: &str) -> AppResult<Option<Contact>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM contacts WHERE id = ?1 AND org = ?2"
+        ))?
+        .query_row(params![id, org], from_row)
+        .optional()?)
+}
+
+/// Loads contacts by id, in the order of `ids`; ids not in `org` are skipped.
+pub fn get_many(conn: &Connection, org: i64, ids: &[String]) -> AppResult<Vec<Contact>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM contacts WHERE id = ?1 AND org = ?2"
+    ))?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(c) = stmt.query_row(params![id, org], from_row).optional()? {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+fn id_by_phone(conn: &Connection, org: i64, phone: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM contacts WHERE org = ?1 AND phone = ?2")?
+        .query_row(params![org, phone], |r| r.get(0))
+        .optional()?)
+}
+
+fn id_by_email_key(conn: &Connection, org: i64, key: &str) -> AppResult<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT id FROM contacts WHERE org = ?1 AND email_key = ?2")?
+        .query_row(params![org, key], |r| r.get(0))
+        .optional()?)
+}
+
+/// Names (camelCase, as on the wire) of the fields that differ.
+fn changed_fields(a: &Contact, b: &Contact) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut check = |name, differs: bool| {
+        if differs {
+            out.push(name);
+        }
+    };
+    check("phone", a.phone != b.phone);
+    check("email", a.email != b.email);
+    check("firstName", a.first_name != b.first_name);
+    check("lastName", a.last_name != b.last_name);
+    check("address", a.address != b.address);
+    check("city", a.city != b.city);
+    check("state", a.state != b.state);
+    check("zip", a.zip != b.zip);
+    check("tags", a.tags != b.tags);
+    check("customFields", a.custom_fields != b.custom_fields);
+    check("isOptedIn", a.is_opted_in != b.is_opted_in);
+    check("timezone", a.timezone != b.timezone);
+    check("isStarred", a.is_starred != b.is_starred);
+    check("isArchived", a.is_archived != b.is_archived);
+    out
+}
+
+fn conflict(what: &str) -> AppError {
+    AppError::Conflict(format!(
+        "another contact in this organization already has this {what}"
+    ))
+}
+
+/// Applies the fields every write shares. `merge` selects create-merge
+/// semantics (tags unioned, custom fields merged, opt-in never restored);
+/// otherwise update semantics (tags and custom fields replaced).
+fn apply(c: &mut Contact, patch: ContactPatch, merge: bool) -> AppResult<()> {
+    let map_phone = |f: Field<crate::model::Phone>| match f {
+        Field::Set(p) => Field::Set(p.into_string()),
+        Field::Null => Field::Null,
+        Field::Absent => Field::Absent,
+    };
+    c.phone = map_phone(patch.phone).apply(c.phone.take());
+    c.email = match patch.email {
+        Field::Set(e) => Some(e.as_str().to_string()),
+        Field::Null => None,
+        Field::Absent => c.email.take(),
+    };
+    c.first_name = patch.first_name.apply(c.first_name.take());
+    c.last_name = patch.last_name.apply(c.last_name.take());
+    c.address = patch.address.apply(c.address.take());
+    c.city = patch.city.apply(c.city.take());
+    c.zip = patch.zip.apply(c.zip.take());
+    c.state = match patch.state {
+        Field::Set(s) => Some(s.into_string()),
+        Field::Null => None,
+        Field::Absent => c.state.take(),
+    };
+    c.timezone = match patch.timezone {
+        Field::Set(t) => Some(t.into_string()),
+        Field::Null => None,
+        Field::Absent => c.timezone.take(),
+    };
+    if let Field::Set(tags) = patch.tags {
+        if merge {
+            c.tags.union(&tags);
+        } else {
+            c.tags = tags;
+        }
+    }
+    if let Field::Set(fields) = patch.custom_fields {
+        if merge {
+            c.custom_fields.merge(&fields)?;
+        } else {
+            c.custom_fields = fields;
+        }
+    }
+    if let Some(v) = patch.is_starred {
+        c.is_starred = v;
+    }
+    if let Some(v) = patch.is_archived {
+        c.is_archived = v;
+    }
+    match patch.is_opted_in {
+        Some(false) => c.is_opted_in = false,
+        // A create that merges never opts anyone back in: opting in is an
+        // explicit act (PUT isOptedIn or POST /opt-in).
+        Some(true) if !merge => c.is_opted_in = true,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Create, or merge into the contact with the same phone or email.
+pub fn create_or_merge(
+    conn: &Connection,
+    org: i64,
+    patch: ContactPatch,
+    source: Source,
+) -> AppResult<(Contact, Outcome)> {
+    let by_phone = match patch.phone.value() {
+        Some(p) => id_by_phone(conn, org, p.as_str())?,
+        None => None,
+    };
+    let by_email = match patch.email.value() {
+        Some(e) => id_by_email_key(conn, org, &e.key())?,
+        None => None,
+    };
+    let existing = match (by_phone, by_email) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(AppError::Conflict(
+                "the phone matches one contact and the email another; update them separately"
+                    .into(),
+            ));
+        }
+        (Some(a), _) | (None, Some(a)) => Some(a),
+        (None, None) => None,
+    };
+    match existing {
+        Some(id) => {
+            let before = get(conn, org, &id)?
+                .ok_or_else(|| AppError::internal("matched contact vanished"))?;
+            let mut after = before.clone();
+            apply(&mut after, patch, true)?;
+            let after = save(conn, Some(&before), after, source, true)?;
+            Ok((after, Outcome::Merged))
+        }
+        None => {
+            let now = now_ms();
+            let mut c = Contact {
+                id: new_id(),
+                org,
+                phone: None,
+                email: None,
+                first_name: None,
+                last_name: None,
+                address: None,
+                city: None,
+                state: None,
+                zip: None,
+                tags: Tags::default(),
+                custom_fields: CustomFields::default(),
+                is_textable: None,
+                line_type: None,
+                lookup_status: None,
+                looked_up_at: None,
+                is_opted_in: true,
+                opted_out_at: None,
+                timezone: None,
+                is_starred: false,
+                is_archived: false,
+                created_at: now,
+                updated_at: now,
+            };
+            apply(&mut c, patch, true)?;
+            let c = save(conn, None, c, source, false)?;
+            Ok((c, Outcome::Created))
+        }
+    }
+}
+
+/// Partial update. `None` when the contact is not in `org`.
+pub fn update(
+    conn: &Connection,
+    org: i64,
+    id: &str,
+    patch: ContactPatch,
+    source: Source,
+) -> AppResult<Option<Contact>> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(None);
+    };
+    let mut after = before.clone();
+    apply(&mut after, patch, false)?;
+    if after.phone.is_none() && after.email.is_none() {
+        return Err(AppError::bad_request(
+            "validation_error",
+            None,
+            "a contact needs a phone or an email; this update would remove both",
+        ));
+    }
+    Ok(Some(save(conn, Some(&before), after, source, false)?))
+}
+
+/// Sets opt-in state. `None` when the contact is not in `org`.
+pub fn set_opted_in(
+    conn: &Connection,
+    org: i64,
+    id: &str,
+    opted_in: bool,
+    source: Source,
+) -> AppResult<Option<Contact>> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(None);
+    };
+    let mut after = before.clone();
+    after.is_opted_in = opted_in;
+    Ok(Some(save(conn, Some(&before), after, source, false)?))
+}
+
+/// Deletes the contact with its tag rows, notes and timeline, cancels its
+/// lookups and tells the search index. False when it is not in `org`.
+pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(false);
+    };
+    update_tag_index(conn, org, id, &before.tags.keys(), &[], &before.tags)?;
+    conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM timeline_events WHERE contact_id = ?1")?
+        .execute([id])?;
+    lookups::cancel_pending(conn, id)?;
+    conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
+        .execute(params![id, org])?;
+    outbox::record(conn, org, id)?;
+    Ok(true)
+}
+
+/// Writes `after` (an insert when `before` is None) with everything that
+/// follows from the change. A change that alters nothing writes nothing.
+pub fn save(
+    conn: &Connection,
+    before: Option<&Contact>,
+    mut after: Contact,
+    source: Source,
+    merged: bool,
+) -> AppResult<Contact> {
+    let changed = match before {
+        Some(b) => {
+            let fields = changed_fields(b, &after);
+            if fields.is_empty() {
+                return Ok(b.clone());
+            }
+            fields
+        }
+        None => Vec::new(),
+    };
+    let now = now_ms();
+    let phone_changed = before.map(|b| &b.phone) != Some(&after.phone);
+    if phone_changed {
+        after.is_textable = None;
+        after.line_type = None;
+        after.looked_up_at = None;
+        after.lookup_status = after.phone.as_ref().map(|_| "pending".to_string());
+    }
+    let was_opted_in = before.map(|b| b.is_opted_in).unwrap_or(true);
+    if was_opted_in != after.is_opted_in {
+        after.opted_out_at = (!after.is_opted_in).then_some(now);
+    }
+    if before.is_some() {
+        after.updated_at = now.max(after.updated_at);
+    }
+
+    let email_key = after.email.as_deref().map(str::to_lowercase);
+    let row = params![
+        after.id,
+        after.org,
+        after.phone,
+        after.email,
+        email_key,
+        after.first_name,
+        after.last_name,
+        after.address,
+        after.city,
+        after.state,
+        after.zip,
+        after.tags.to_json(),
+        after.custom_fields.to_json(),
+        after.is_textable,
+        after.line_type,
+        after.lookup_status,
+        after.looked_up_at,
+        after.is_opted_in,
+        after.opted_out_at,
+        after.timezone,
+        after.is_starred,
+        after.is_archived,
+        after.created_at,
+        after.updated_at,
+    ];
+    let result = if before.is_none() {
+        conn.prepare_cached(
+            "INSERT INTO contacts (id, org, phone, email, email_key, first_name, last_name, address,
+                 city, state, zip, tags, custom_fields, is_textable, line_type, lookup_status,
+                 looked_up_at, is_opted_in, opted_out_at, timezone, is_starred, is_archived,
+                 created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+        )?
+        .execute(row)
+    } else {
+        conn.prepare_cached(
+            "UPDATE contacts SET phone = ?3, email = ?4, email_key = ?5, first_name = ?6,
+                 last_name = ?7, address = ?8, city = ?9, state = ?10, zip = ?11, tags = ?12,
+                 custom_fields = ?13, is_textable = ?14, line_type = ?15, lookup_status = ?16,
+                 looked_up_at = ?17, is_opted_in = ?18, opted_out_at = ?19, timezone = ?20,
+                 is_starred = ?21, is_archived = ?22, created_at = ?23, updated_at = ?24
+             WHERE id = ?1 AND org = ?2",
+        )?
+        .execute(row)
+    };
+    if let Err(err) = result {
+        if super::is_unique_violation(&err) {
+            let what = match before {
+                Some(b) if b.phone != after.phone && after.phone.is_some() => "phone",
+                _ => "email",
+            };
+            return Err(conflict(what));
+        }
+        return Err(err.into());
+    }
+
+    let old_keys = before.map(|b| b.tags.keys()).unwrap_or_default();
+    let new_keys = after.tags.keys();
+    if old_keys != new_keys {
+        update_tag_index(
+            conn,
+            after.org,
+            &after.id,
+            &old_keys,
+            &new_keys,
+            &after.tags,
+        )?;
+    }
+    outbox::record(conn, after.org, &after.id)?;
+    if phone_changed {
+        match &after.phone {
+            Some(phone) => lookups::enqueue(conn, after.org, &after.id, phone)?,
+            None => lookups::cancel_pending(conn, &after.id)?,
+        }
+    }
+    record_events(conn, before, &after, &changed, source, merged)?;
+    Ok(after)
+}
+
+fn record_events(
+    conn: &Connection,
+    before: Option<&Contact>,
+    after: &Contact,
+    changed: &[&'static str],
+    source: Source,
+    merged: bool,
+) -> AppResult<()> {
+    let (org, id) = (after.org, after.id.as_str());
+    match before {
+        None => timeline::record(
+            conn,
+            org,
+            id,
+            "created",
+            &json!({ "source": source.as_str() }),
+        )?,
+        Some(b) => {
+            let _ = b;
+            // Opt changes have events of their own.
+            let fields: Vec<&str> = changed
+                .iter()
+                .copied()
+                .filter(|f| *f != "isOptedIn")
+                .collect();
+            if !fields.is_empty() {
+                let kind = if merged { "merged" } else { "updated" };
+                timeline::record(conn, org, id, kind, &json!({ "fields": fields }))?;
+            }
+        }
+    }
+    let old_tags = before.map(|b| b.tags.clone()).unwrap_or_default();
+    if !old_tags.same_as(&after.tags) {
+        let old: HashSet<String> = old_tags.keys().into_iter().collect();
+        let new: HashSet<String> = after.tags.keys().into_iter().collect();
+        let added: Vec<&String> = after
+            .tags
+            .as_slice()
+            .iter()
+            .filter(|t| !old.contains(&tag_key(t)))
+            .collect();
+        let removed: Vec<&String> = old_tags
+            .as_slice()
+            .iter()
+            .filter(|t| !new.contains(&tag_key(t)))
+            .collect();
+        timeline::record(
+            conn,
+            org,
+            id,
+            "tags_changed",
+            &json!({ "added": added, "removed": removed }),
+        )?;
+    }
+    let was_opted_in = before.map(|b| b.is_opted_in).unwrap_or(true);
+    if was_opted_in != after.is_opted_in {
+        let kind = if after.is_opted_in {
+            "opted_in"
+        } else {
+            "opted_out"
+        };
+        timeline::record(conn, org, id, kind, &json!({ "source": source.as_str() }))?;
+    }
+    Ok(())
+}
+
+/// Moves the contact's rows in the tag index from `old` keys to `new` keys
+/// and keeps the per-tag counts in step.
+fn update_tag_index(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    old: &[String],
+    new: &[String],
+    tags: &Tags,
+) -> AppResult<()> {
+    let mut del = conn.prepare_cached(
+        "DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact_id = ?3",
+    )?;
+    let mut dec =
+        conn.prepare_cached("UPDATE tag_counts SET count = count - 1 WHERE org = ?1 AND tag = ?2")?;
+    for key in old.iter().filter(|k| !new.contains(k)) {
+        if del.execute(params![org, key, contact_id])? > 0 {
+            dec.execute(params![org, key])?;
+        }
+    }
+    conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
+        .execute([org])?;
+    let mut ins = conn.prepare_cached(
+        "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut inc = conn.prepare_cached(
+        "INSERT INTO tag_counts (org, tag, display, count) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (org, tag) DO UPDATE SET count = count + 1",
+    )?;
+    for (key, display) in new.iter().zip(tags.as_slice()) {
+        if old.contains(key) {
+            continue;
+        }
+        if ins.execute(params![org, key, contact_id])? > 0 {
+            inc.execute(params![org, key, display])?;
+        }
+    }
+    Ok(())
+}
+
+/// How many contacts carry the tag `key` (0 when none).
+pub fn tag_count(conn: &Connection, org: i64, key: &str) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count FROM tag_counts WHERE org = ?1 AND tag = ?2")?
+        .query_row(params![org, key], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// A tag filter matching fewer contacts than this drives the query from the
+/// tag index; above it, the query walks the sort index and probes the tags.
+const TAG_DRIVE_LIMIT: i64 = 5_000;
+
+/// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters.
+/// `?1` is the org.
+pub struct Where {
+    pub clause: String,
+    pub params: Vec<SqlValue>,
+}
+
+/// Builds the query for `filter` (never `search`, which the search index
+/// answers). The tag filter picks its plan from the tag counts.
+pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<Where> {
+    let mut clause = String::from("c.org = ?1");
+    let mut params: Vec<SqlValue> = vec![SqlValue::Integer(org)];
+    let push = |params: &mut Vec<SqlValue>, v: SqlValue| {
+        params.push(v);
+        params.len()
+    };
+
+    if !filter.tags.is_empty() {
+        let counts: Vec<i64> = filter
+            .tags
+            .iter()
+            .map(|t| tag_count(conn, org, t))
+            .collect::<AppResult<_>>()?;
+        let estimate = match filter.tags_logic {
+            TagsLogic::Or => counts.iter().sum::<i64>(),
+            TagsLogic::And => counts.iter().copied().min().unwrap_or(0),
+        };
+        let drive = estimate < TAG_DRIVE_LIMIT;
+        match filter.tags_logic {
+            TagsLogic::Or => {
+                let placeholders: Vec<String> = filter
+                    .tags
+                    .iter()
+                    .map(|t| format!("?{}", push(&mut params, SqlValue::Text(t.clone()))))
+                    .collect();
+                if drive {
+                    clause.push_str(&format!(
+                        " AND c.id IN (SELECT contact_id FROM contact_tags WHERE org = ?1 AND tag IN ({}))",
+                        placeholders.join(", ")
+                    ));
+                } else {
+                    clause.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND t.contact_id = c.id)",
+                        placeholders.join(", ")
+                    ));
+                }
+            }
+            TagsLogic::And => {
+                // Drive from the rarest tag; probe the others.
+                let mut order: Vec<usize> = (0..filter.tags.len()).collect();
+                order.sort_by_key(|&i| counts[i]);
+                for (n, &i) in order.iter().enumerate() {
+                    let p = push(&mut params, SqlValue::Text(filter.tags[i].clone()));
+                    if drive && n == 0 {
+                        clause.push_str(&format!(
+                            " AND c.id IN (SELECT contact_id FROM contact_tags WHERE org = ?1 AND tag = ?{p})"
+                        ));
+                    } else {
+                        clause.push_str(&format!(
+                            " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND t.contact_id = c.id)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = filter.is_textable {
+        clause.push_str(if b {
+            " AND c.is_textable = 1"
+        } else {
+            " AND c.is_textable = 0"
+        });
+    }
+    if let Some(b) = filter.opted_out {
+        clause.push_str(if b {
+            " AND c.is_opted_in = 0"
+        } else {
+            " AND c.is_opted_in = 1"
+        });
+    }
+    if let Some(b) = filter.has_email {
+        clause.push_str(if b {
+            " AND c.email IS NOT NULL"
+        } else {
+            " AND c.email IS NULL"
+        });
+    }
+    if let Some(b) = filter.has_phone {
+        clause.push_str(if b {
+            " AND c.phone IS NOT NULL"
+        } else {
+            " AND c.phone IS NULL"
+        });
+    }
+    if !filter.states.is_empty() {
+        let placeholders: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| format!("?{}", push(&mut params, SqlValue::Text(s.clone()))))
+            .collect();
+        clause.push_str(&format!(" AND c.state IN ({})", placeholders.join(", ")));
+    }
+    if let Some(zip) = &filter.zip {
+        let p = push(&mut params, SqlValue::Text(zip.clone()));
+        clause.push_str(&format!(" AND c.zip = ?{p}"));
+    }
+    Ok(Where { clause, params })
+}
+
+/// One page of a listing.
+#[derive(Debug)]
+pub struct Page {
+    pub contacts: Vec<Contact>,
+    pub has_more: bool,
+    pub total: Option<i64>,
+}
+
+/// Lists contacts matching `filter` in the documented order (sort field
+/// descending, then id descending), by keyset or offset.
+pub fn list(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    params: &ListParams,
+) -> AppResult<Page> {
+    let col = params.sort_by.column();
+    let mut w = build_where(conn, org, filter)?;
+    let total = if params.include_total {
+        Some(count_where(conn, &w)?)
+    } else {
+        None
+    };
+    if let Some(Cursor { ts, id }) = &params.cursor {
+        w.params.push(SqlValue::Integer(*ts));
+        let a = w.params.len();
+        w.params.push(SqlValue::Text(id.clone()));
+        let b = w.params.len();
+        w.clause
+            .push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{b})"));
+    }
+    let mut sql = format!(
+        "SELECT {} FROM contacts c WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        prefixed_columns(),
+        w.clause,
+        params.limit + 1
+    );
+    if params.cursor.is_none() && params.offset > 0 {
+        sql.push_str(&format!(" OFFSET {}", params.offset));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut contacts: Vec<Contact> = stmt
+        .query_map(params_from_iter(w.params.iter()), from_row)?
+        .collect::<Result<_, _>>()?;
+    let has_more = contacts.len() > params.limit as usize;
+    contacts.truncate(params.limit as usize);
+    Ok(Page {
+        contacts,
+        has_more,
+        total,
+    })
+}
+
+/// Counts the contacts a `Where` matches.
+pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
+    let sql = format!("SELECT count(*) FROM contacts c WHERE {}", w.clause);
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(w.params.iter()), |r| r.get(0))?)
+}
+
+/// Counts the contacts matching `filter` (without `search`).
+pub fn count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<i64> {
+    let w = build_where(conn, org, filter)?;
+    count_where(conn, &w)
+}
+
+fn prefixed_columns() -> String {
+    COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Which organization, if any, holds a contact id. Used only to refuse a
+/// cursor that names another organization's contact.
+pub fn owner_of(conn: &Connection, id: &str) -> AppResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT org FROM contacts WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}

@@ -1,0 +1,128 @@
+//! API keys: random, shown once, stored only as a SHA-256 hash.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use sha2::{Digest, Sha256};
+
+use super::new_id;
+use crate::error::AppResult;
+use crate::model::time::now_ms;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Access::Read),
+            "write" => Some(Access::Write),
+            _ => None,
+        }
+    }
+}
+
+/// The caller an API key stands for.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key_id: String,
+    pub org: i64,
+    pub org_id: String,
+    pub access: Access,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub id: String,
+    pub org_name: String,
+    pub access: Access,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+pub fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// Creates a key for `org`; returns its id and the plaintext, which is never
+/// stored.
+pub fn create(conn: &Connection, org: i64, access: Access) -> AppResult<(String, String)> {
+    let secret: [u8; 32] = rand::random();
+    let key = format!("rst_{}", hex::encode(secret));
+    let id = new_id();
+    conn.execute(
+        "INSERT INTO api_keys (id, org, key_hash, access, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id, org, hash_key(&key), access.as_str(), now_ms()],
+    )?;
+    Ok((id, key))
+}
+
+pub fn authenticate(conn: &Connection, key: &str) -> AppResult<Option<KeyOwner>> {
+    Ok(conn
+        .query_row(
+            "SELECT k.id, k.org, o.id, k.access, k.last_used_at
+               FROM api_keys k JOIN organizations o ON o.org = k.org
+              WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+            [hash_key(key)],
+            |r| {
+                Ok(KeyOwner {
+                    key_id: r.get(0)?,
+                    org: r.get(1)?,
+                    org_id: r.get(2)?,
+                    access: Access::parse(&r.get::<_, String>(3)?).unwrap_or(Access::Read),
+                    last_used_at: r.get(4)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+pub fn touch(conn: &Connection, key_id: &str, at: i64) -> AppResult<()> {
+    conn.execute(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+        params![key_id, at],
+    )?;
+    Ok(())
+}
+
+pub fn list(conn: &Connection) -> AppResult<Vec<KeyInfo>> {
+    let mut stmt = conn.prepare(
+        "SELECT k.id, o.name, k.access, k.created_at, k.last_used_at, k.revoked_at
+           FROM api_keys k JOIN organizations o ON o.org = k.org
+          ORDER BY k.created_at",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(KeyInfo {
+            id: r.get(0)?,
+            org_name: r.get(1)?,
+            access: Access::parse(&r.get::<_, String>(2)?).unwrap_or(Access::Read),
+            created_at: r.get(3)?,
+            last_used_at: r.get(4)?,
+            revoked_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Revokes the key; false if there is no such active key.
+pub fn revoke(conn: &Connection, id: &str) -> AppResult<bool> {
+    let n = conn.execute(
+        "UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, now_ms()],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn count(conn: &Connection) -> AppResult<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?)
+}

@@ -1,0 +1,103 @@
+//! Organizations: the tenancy boundary.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::new_id;
+use crate::error::AppResult;
+use crate::model::time::now_ms;
+
+#[derive(Debug, Clone)]
+pub struct Org {
+    /// Internal key used by every other table.
+    pub org: i64,
+    /// The public id (`organizationId`).
+    pub id: String,
+    pub name: String,
+    pub webhook_secret: String,
+    pub twilio_auth_token: Option<String>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "org, id, name, webhook_secret, twilio_auth_token, created_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Org> {
+    Ok(Org {
+        org: r.get(0)?,
+        id: r.get(1)?,
+        name: r.get(2)?,
+        webhook_secret: r.get(3)?,
+        twilio_auth_token: r.get(4)?,
+        created_at: r.get(5)?,
+    })
+}
+
+fn random_secret() -> String {
+    let bytes: [u8; 24] = rand::random();
+    hex::encode(bytes)
+}
+
+pub fn by_name(conn: &Connection, name: &str) -> AppResult<Option<Org>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM organizations WHERE name = ?1"),
+            [name],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn by_key(conn: &Connection, org: i64) -> AppResult<Option<Org>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM organizations WHERE org = ?1"),
+            [org],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn by_webhook_secret(conn: &Connection, secret: &str) -> AppResult<Option<Org>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM organizations WHERE webhook_secret = ?1"),
+            [secret],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The organization called `name`, created if it does not exist yet.
+pub fn get_or_create(conn: &Connection, name: &str) -> AppResult<Org> {
+    if let Some(org) = by_name(conn, name)? {
+        return Ok(org);
+    }
+    conn.execute(
+        "INSERT INTO organizations (id, name, webhook_secret, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![new_id(), name, random_secret(), now_ms()],
+    )?;
+    Ok(by_name(conn, name)?.expect("organization inserted above"))
+}
+
+pub fn list(conn: &Connection) -> AppResult<Vec<Org>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM organizations ORDER BY name"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn set_twilio_auth_token(conn: &Connection, org: i64, token: Option<&str>) -> AppResult<()> {
+    conn.execute(
+        "UPDATE organizations SET twilio_auth_token = ?2 WHERE org = ?1",
+        params![org, token],
+    )?;
+    Ok(())
+}
+
+pub fn contact_count(conn: &Connection, org: i64) -> AppResult<i64> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM contacts WHERE org = ?1", [org], |r| {
+            r.get(0)
+        })?,
+    )
+}

@@ -1,0 +1,266 @@
+//! Test harness: runs the real `roster` binary on port 0 with a temporary
+//! data directory and speaks HTTP to it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use reqwest::blocking::{Client as Http, RequestBuilder};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
+
+pub struct Server {
+    child: Option<Child>,
+    pub base: String,
+    pub data_dir: PathBuf,
+    /// The write key `serve` printed when it bootstrapped the `default`
+    /// organization (None when the data directory already had keys).
+    pub bootstrap_key: Option<String>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A fresh server on a fresh temporary data directory.
+    pub fn start() -> Self {
+        Self::start_with(&[], &[])
+    }
+
+    pub fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
+        let mut s = Self::start_in(&dir, args, envs);
+        s._tmp = Some(tmp);
+        s
+    }
+
+    /// A server on an existing data directory (for restart tests). The
+    /// directory is not deleted when this server is dropped.
+    pub fn start_in(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Self {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.parent().unwrap_or(dir).join(format!(
+                "{}.server.log",
+                dir.file_name().and_then(|n| n.to_str()).unwrap_or("roster")
+            )))
+            .expect("server log");
+        let mut cmd = Command::new(BIN);
+        cmd.arg("serve")
+            .arg("--data-dir")
+            .arg(dir)
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args)
+            .env_remove("ROSTER_DATA_DIR")
+            .env_remove("ROSTER_LISTEN")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log));
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn roster serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut key = None;
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let t = line.trim();
+                if t.starts_with("rst_") {
+                    key = Some(t.to_string());
+                }
+                if let Some(addr) = t.strip_prefix("roster listening on ")
+                    && !sent
+                {
+                    let _ = tx.send((addr.to_string(), key.clone()));
+                    sent = true;
+                }
+            }
+        });
+        let (base, bootstrap_key) = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("server did not start listening within 60 s");
+        let server = Server {
+            child: Some(child),
+            base,
+            data_dir: dir.to_path_buf(),
+            bootstrap_key,
+            _tmp: None,
+        };
+        server.wait_healthy();
+        server
+    }
+
+    pub fn wait_healthy(&self) {
+        let http = Http::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = http.get(format!("{}/healthz", self.base)).send()
+                && r.status().is_success()
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "server never became healthy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs `roster keys create` against this server's data directory and
+    /// returns the key.
+    pub fn create_key(&self, org: &str, access: &str) -> String {
+        let out = roster_cli(&["keys", "create", "--org", org, "--access", access], &self.data_dir);
+        out.lines().last().expect("key line").trim().to_string()
+    }
+
+    /// A client authenticated with a new write key for `org`.
+    pub fn client(&self, org: &str) -> Client {
+        Client::new(&self.base, Some(self.create_key(org, "write")))
+    }
+
+    pub fn client_with_key(&self, key: &str) -> Client {
+        Client::new(&self.base, Some(key.to_string()))
+    }
+
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base, None)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM, then wait for the process to exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        child.wait().expect("wait")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Runs a `roster` subcommand with `--data-dir`, asserting success; returns
+/// stdout.
+pub fn roster_cli(args: &[&str], data_dir: &Path) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("ROSTER_DATA_DIR")
+        .output()
+        .expect("run roster");
+    assert!(
+        out.status.success(),
+        "roster {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// A blocking HTTP client with an optional bearer key.
+#[derive(Clone)]
+pub struct Client {
+    http: Http,
+    pub base: String,
+    pub key: Option<String>,
+}
+
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Resp {
+    /// The error code of a contract error body.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Client {
+    pub fn new(base: &str, key: Option<String>) -> Self {
+        Self {
+            http: Http::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("client"),
+            base: base.to_string(),
+            key,
+        }
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut rb = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(k) = &self.key {
+            rb = rb.bearer_auth(k);
+        }
+        rb
+    }
+
+    pub fn send(rb: RequestBuilder) -> Resp {
+        let r = rb.send().expect("request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        let text = r.text().unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp { status, body, text, headers }
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        Self::send(self.request(Method::GET, path))
+    }
+
+    pub fn delete(&self, path: &str) -> Resp {
+        Self::send(self.request(Method::DELETE, path))
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        Self::send(self.request(Method::POST, path).json(body))
+    }
+
+    pub fn put(&self, path: &str, body: &Value) -> Resp {
+        Self::send(self.request(Method::PUT, path).json(body))
+    }
+
+    /// POST with no body (action endpoints such as opt-out).
+    pub fn post_empty(&self, path: &str) -> Resp {
+        Self::send(self.request(Method::POST, path))
+    }
+
+    /// Creates a contact, asserting 200 or 201; returns the contact.
+    pub fn create(&self, body: &Value) -> Value {
+        let r = self.post("/api/contacts", body);
+        assert!(r.status == 201 || r.status == 200, "create failed: {} {}", r.status, r.text);
+        r.body
+    }
+}
+
+/// Polls `f` until it returns Some, or panics after `secs` seconds.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
