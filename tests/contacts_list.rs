@@ -1,0 +1,249 @@
+//! Listing: keyset and offset pagination, includeTotal, and every filter.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::{Client, Server};
+use serde_json::{Value, json};
+
+fn ids(page: &Value) -> Vec<String> {
+    page["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn enc(s: &str) -> String {
+    url_encode(s)
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Walks every keyset page of `query` with `limit=5`; returns the contacts.
+fn walk(api: &Client, query: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut path = format!("/api/contacts?limit=5&{query}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", enc(c)));
+        }
+        let page = api.get(&path);
+        assert_eq!(page.status, 200, "{}", page.text);
+        let contacts = page.body["contacts"].as_array().unwrap().clone();
+        assert!(contacts.len() <= 5);
+        out.extend(contacts);
+        if page.body["hasMore"] == true {
+            cursor = Some(
+                page.body["cursor"]
+                    .as_str()
+                    .expect("cursor with hasMore")
+                    .to_string(),
+            );
+        } else {
+            assert_eq!(
+                page.body["cursor"],
+                Value::Null,
+                "cursor is null on the last page"
+            );
+            return out;
+        }
+    }
+}
+
+#[test]
+fn keyset_pages_are_complete_and_ordered_under_both_sorts() {
+    let server = Server::start();
+    let api = server.client("acme");
+    let mut created = Vec::new();
+    for i in 0..23 {
+        created.push(
+            api.create(&json!({"phone": format!("91955510{i:02}"), "firstName": format!("C{i}")})),
+        );
+    }
+    // Touch a few so updated_at order differs from created_at order.
+    for c in created.iter().step_by(4) {
+        let id = c["id"].as_str().unwrap();
+        api.put(&format!("/api/contacts/{id}"), &json!({"city": "Durham"}));
+    }
+    for sort in ["updated_at", "created_at"] {
+        let all = walk(&api, &format!("sortBy={sort}"));
+        assert_eq!(all.len(), 23, "{sort}: every contact exactly once");
+        let unique: HashSet<&str> = all.iter().map(|c| c["id"].as_str().unwrap()).collect();
+        assert_eq!(unique.len(), 23, "{sort}: no repeats");
+        let field = if sort == "updated_at" {
+            "updatedAt"
+        } else {
+            "createdAt"
+        };
+        for pair in all.windows(2) {
+            let a = (
+                pair[0][field].as_str().unwrap(),
+                pair[0]["id"].as_str().unwrap(),
+            );
+            let b = (
+                pair[1][field].as_str().unwrap(),
+                pair[1]["id"].as_str().unwrap(),
+            );
+            assert!(a > b, "{sort}: {a:?} must come before {b:?}");
+        }
+    }
+    let first = api.get("/api/contacts?limit=5&sortBy=created_at");
+    assert_eq!(first.body["sortBy"], "created_at");
+    let cursor: Value = serde_json::from_str(first.body["cursor"].as_str().unwrap()).unwrap();
+    assert!(
+        cursor["created_at"].is_string() && cursor["id"].is_string(),
+        "documented cursor shape: {cursor}"
+    );
+    // A cursor made for the other sort is refused.
+    let r = api.get(&format!(
+        "/api/contacts?sortBy=updated_at&cursor={}",
+        enc(first.body["cursor"].as_str().unwrap())
+    ));
+    assert_eq!(r.status, 400);
+    assert_eq!(r.code(), "invalid_cursor");
+}
+
+#[test]
+fn offset_limit_clamp_and_include_total() {
+    let server = Server::start();
+    let api = server.client("acme");
+    for i in 0..12 {
+        api.create(&json!({"email": format!("p{i}@example.com")}));
+    }
+    let all = ids(&api.get("/api/contacts?limit=200").body);
+    assert_eq!(all.len(), 12);
+    let page = api.get("/api/contacts?limit=5&offset=5&includeTotal=true");
+    assert_eq!(ids(&page.body), all[5..10].to_vec());
+    assert_eq!(page.body["total"], 12);
+    assert_eq!(page.body["hasMore"], true);
+    let last = api.get("/api/contacts?limit=5&offset=10");
+    assert_eq!(ids(&last.body), all[10..].to_vec());
+    assert_eq!(last.body["hasMore"], false);
+    assert!(last.body.get("total").is_none(), "total only when asked");
+    let clamped = api.get("/api/contacts?limit=1000");
+    assert_eq!(clamped.body["limit"], 200);
+    assert_eq!(api.get("/api/contacts").body["limit"], 50);
+}
+
+struct Fixture {
+    server: Server,
+    api: Client,
+    by_name: std::collections::HashMap<String, String>,
+}
+
+/// Six contacts whose fields make every filter distinguishable.
+fn fixture() -> Fixture {
+    let server = Server::start();
+    let api = server.client("acme");
+    let people = [
+        json!({"firstName": "ann", "phone": "9195550201", "email": "ann@example.com", "state": "NC", "zip": "27601", "tags": ["vip", "donor"]}),
+        json!({"firstName": "ben", "phone": "9195550202", "state": "SC", "zip": "29201", "tags": ["vip"]}),
+        json!({"firstName": "cat", "email": "cat@example.com", "state": "NC", "zip": "27601", "tags": ["Donor"]}),
+        json!({"firstName": "dan", "phone": "9195550204", "email": "dan@example.com", "state": "VA", "tags": []}),
+        json!({"firstName": "eve", "phone": "9195550205", "state": "NC", "zip": "27605", "tags": ["member"]}),
+        json!({"firstName": "fay", "email": "fay@example.com", "tags": ["vip", "member"]}),
+    ];
+    let mut by_name = std::collections::HashMap::new();
+    for p in people {
+        let c = api.create(&p);
+        by_name.insert(
+            p["firstName"].as_str().unwrap().to_string(),
+            c["id"].as_str().unwrap().to_string(),
+        );
+    }
+    // Textability comes from lookups; arrange known values directly.
+    server.sql(&format!(
+        "UPDATE contacts SET is_textable = 1, lookup_status = 'done' WHERE id IN ('{}', '{}');
+         UPDATE contacts SET is_textable = 0, lookup_status = 'done' WHERE id = '{}';",
+        by_name["ann"], by_name["eve"], by_name["ben"]
+    ));
+    let dan = &by_name["dan"];
+    api.post_empty(&format!("/api/contacts/{dan}/opt-out"));
+    Fixture {
+        server,
+        api,
+        by_name,
+    }
+}
+
+fn names(f: &Fixture, query: &str) -> Vec<String> {
+    let r = f.api.get(&format!(
+        "/api/contacts?limit=200&includeTotal=true&{query}"
+    ));
+    assert_eq!(r.status, 200, "{query}: {}", r.text);
+    let id_to_name: std::collections::HashMap<&String, &String> =
+        f.by_name.iter().map(|(n, i)| (i, n)).collect();
+    let mut out: Vec<String> = ids(&r.body)
+        .iter()
+        .map(|i| id_to_name[i].to_string())
+        .collect();
+    assert_eq!(
+        r.body["total"],
+        out.len(),
+        "{query}: total agrees with the page"
+    );
+    out.sort();
+    out
+}
+
+#[test]
+fn every_filter_alone_and_combined() {
+    let f = fixture();
+    let _keep = &f.server;
+    let cases: &[(&str, &[&str])] = &[
+        ("tags=vip", &["ann", "ben", "fay"]),
+        ("tags=VIP,member", &["ann", "ben", "eve", "fay"]),
+        (
+            "tags=vip,member&tagsLogic=OR",
+            &["ann", "ben", "eve", "fay"],
+        ),
+        ("tags=vip,donor&tagsLogic=AND", &["ann"]),
+        ("tags=vip,member&tagsLogic=and", &["fay"]),
+        ("tags=donor", &["ann", "cat"]),
+        ("tags=nobody", &[]),
+        ("isTextable=true", &["ann", "eve"]),
+        ("isTextable=false", &["ben"]),
+        ("optedOut=true", &["dan"]),
+        ("optedOut=false", &["ann", "ben", "cat", "eve", "fay"]),
+        ("hasEmail=true", &["ann", "cat", "dan", "fay"]),
+        ("hasEmail=false", &["ben", "eve"]),
+        ("hasPhone=true", &["ann", "ben", "dan", "eve"]),
+        ("hasPhone=false", &["cat", "fay"]),
+        ("state=NC", &["ann", "cat", "eve"]),
+        ("state=nc,sc", &["ann", "ben", "cat", "eve"]),
+        ("zip=27601", &["ann", "cat"]),
+        ("state=NC&tags=donor", &["ann", "cat"]),
+        ("state=NC&hasPhone=true&isTextable=true", &["ann", "eve"]),
+        (
+            "tags=vip,member&tagsLogic=OR&hasEmail=true&optedOut=false",
+            &["ann", "fay"],
+        ),
+        ("state=NC,VA&optedOut=false&hasEmail=true", &["ann", "cat"]),
+        ("zip=27601&tags=vip,donor&tagsLogic=AND&state=NC", &["ann"]),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(names(&f, query), expected.to_vec(), "{query}");
+    }
+    // Filters page by cursor like any list.
+    let page = f.api.get("/api/contacts?state=NC&limit=2");
+    assert_eq!(page.body["hasMore"], true);
+    let cursor = enc(page.body["cursor"].as_str().unwrap());
+    let next = f
+        .api
+        .get(&format!("/api/contacts?state=NC&limit=2&cursor={cursor}"));
+    assert_eq!(ids(&next.body).len(), 1);
+    assert_eq!(next.body["hasMore"], false);
+}
