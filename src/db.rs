@@ -81,6 +81,9 @@ impl Db {
         let path = data_dir.join(DB_FILE);
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
+        // Refresh the planner's statistics where they are stale (cheap; it
+        // only analyzes tables whose size changed a lot).
+        writer.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE
