@@ -32,32 +32,20 @@ pub async fn run(
     auth.require_write()?;
     let req = BulkRequest::from_json(&body)?;
     let org = auth.org();
-    let filter = match &req.target {
-        BulkTarget::Ids(_) => None,
-        BulkTarget::Filter(f) => Some(f.clone()),
+    let tally = match req.target.clone() {
+        BulkTarget::Ids(ids) => by_ids(&state, org, req.action.clone(), ids).await,
+        BulkTarget::Filter(filter) => {
+            check_filter(&req, &filter)?;
+            by_filter(&state, org, req.action.clone(), filter).await
+        }
         BulkTarget::Segment(raw) => {
-            let raw = raw.clone();
-            Some(
-                state
-                    .db
-                    .read(move |conn| filters::segment_filter(conn, org, &raw))
-                    .await?,
-            )
+            let filter = state
+                .db
+                .read(move |conn| filters::segment_filter(conn, org, &raw))
+                .await?;
+            check_filter(&req, &filter)?;
+            by_filter(&state, org, req.action.clone(), filter).await
         }
-    };
-    if let Some(f) = &filter {
-        filters::require_sql(f)?;
-        if req.action == BulkAction::Delete && f.is_empty() && !req.all {
-            return Err(AppError::validation(
-                "all",
-                "this would delete every contact; send \"all\": true to confirm",
-            ));
-        }
-    }
-    let tally = match (&req.target, filter) {
-        (BulkTarget::Ids(ids), _) => by_ids(&state, org, req.action.clone(), ids.clone()).await,
-        (_, Some(f)) => by_filter(&state, org, req.action.clone(), f).await,
-        (_, None) => unreachable!("filter and segment targets resolve to a filter"),
     };
     // Chunks already committed stay committed even if a later one failed;
     // the workers must hear about them either way.
@@ -66,6 +54,19 @@ pub async fn run(
     Ok(Json(
         json!({ "matched": tally.matched, "updated": tally.updated }),
     ))
+}
+
+/// A filter must be answerable by SQL, and deleting everything needs
+/// `"all": true`.
+fn check_filter(req: &BulkRequest, filter: &ContactFilter) -> AppResult<()> {
+    filters::require_sql(filter)?;
+    if req.action == BulkAction::Delete && filter.is_empty() && !req.all {
+        return Err(AppError::validation(
+            "all",
+            "this would delete every contact; send \"all\": true to confirm",
+        ));
+    }
+    Ok(())
 }
 
 async fn by_ids(

@@ -33,18 +33,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<V
         .read(move |conn| {
             segments::list(conn, org)?
                 .iter()
-                .map(|s| {
-                    // A stored segment the SQL path cannot count yet (one with
-                    // `search`) still lists, with a null count.
-                    let count = if s.filter.search.is_some() {
-                        None
-                    } else {
-                        Some(filters::count(conn, org, &s.filter)?)
-                    };
-                    let mut j = segment_json(s, 0);
-                    j["contactCount"] = json!(count);
-                    Ok(j)
-                })
+                .map(|s| Ok(segment_json(s, filters::count(conn, org, &s.filter)?)))
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
