@@ -68,7 +68,7 @@ pub fn signed_urls(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> 
         && let (Some(scheme), Some(auth)) = (parsed.scheme_str(), parsed.authority())
     {
         let default_port = if scheme == "https" { 443 } else { 80 };
-        let rest = &url[url.find(auth.as_str()).unwrap_or(0) + auth.as_str().len()..];
+        let rest = parsed.path_and_query().map_or("", |p| p.as_str());
         match auth.port_u16() {
             None => urls.push(format!("{scheme}://{}:{default_port}{rest}", auth.host())),
             Some(p) if p == default_port => {
@@ -196,4 +196,36 @@ pub async fn twilio_inbound(
         state.notify_writers();
     }
     Ok(twiml())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signed_urls_follow_public_url_or_host_with_port_variants() {
+        let uri: Uri = "/api/webhooks/twilio/inbound/s?x=1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(HOST, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(
+            signed_urls(None, &headers, &uri),
+            ["http://127.0.0.1:8080/api/webhooks/twilio/inbound/s?x=1"]
+        );
+        assert_eq!(
+            signed_urls(Some("https://example.org/roster/"), &headers, &uri),
+            [
+                "https://example.org/roster/api/webhooks/twilio/inbound/s?x=1",
+                "https://example.org:443/roster/api/webhooks/twilio/inbound/s?x=1",
+            ]
+        );
+        headers.insert("x-forwarded-proto", "https".parse().unwrap());
+        headers.insert("x-forwarded-host", "hooks.example.org:443".parse().unwrap());
+        assert_eq!(
+            signed_urls(None, &headers, &uri),
+            [
+                "https://hooks.example.org:443/api/webhooks/twilio/inbound/s?x=1",
+                "https://hooks.example.org/api/webhooks/twilio/inbound/s?x=1",
+            ]
+        );
+    }
 }
