@@ -332,6 +332,13 @@ fn segments_are_private_to_their_organization() {
     );
     assert_eq!(r.status, 404);
     assert_eq!(b.get("/api/segments").body["segments"], json!([]));
+    // Claiming the other organization with B's key is refused outright.
+    let a_org_id = a.create(&json!({"phone": "9195550009"}))["organizationId"].clone();
+    let r = Client::send(
+        b.request(reqwest::Method::GET, &format!("/api/segments/{id}"))
+            .header("x-organization-id", a_org_id.as_str().unwrap()),
+    );
+    assert_eq!((r.status, r.code()), (403, "forbidden"));
 
     // The same name is free in another organization, and each segment
     // counts only its own organization's contacts.
