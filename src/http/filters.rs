@@ -13,8 +13,8 @@ use crate::model::{ContactFilter, ListParams};
 use crate::store::contacts::{self, Page};
 use crate::store::segments::{self, Segment};
 
-/// The answer for a stored or bulk filter that contains `search`. The search
-/// index replaces this when it lands.
+/// The answer for a stored or bulk filter that contains `search`, which only
+/// the search index can evaluate; it stands in until that index exists.
 pub fn search_filters_unavailable() -> AppError {
     AppError::invalid_parameter("search", "search filters are not available yet")
 }
