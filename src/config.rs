@@ -25,6 +25,13 @@ pub struct Config {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "ROSTER_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: String,
+
+    /// The public base URL (scheme, host and any path prefix) clients and
+    /// Twilio use to reach this server, e.g. `https://roster.example.com`.
+    /// Used to check Twilio webhook signatures; when unset, the request's
+    /// Host header (or X-Forwarded-Host / X-Forwarded-Proto) decides.
+    #[arg(long, env = "ROSTER_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -35,6 +42,7 @@ impl Config {
                 data_dir: data_dir.into(),
             },
             listen: DEFAULT_LISTEN.to_string(),
+            public_url: None,
         }
     }
 }

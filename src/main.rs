@@ -64,6 +64,35 @@ enum OrgsCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Print the URL to give Twilio as the organization's inbound-message
+    /// webhook.
+    WebhookUrl {
+        #[arg(long)]
+        org: String,
+        /// The address the server listens on (as for `serve`).
+        #[arg(long, env = "ROSTER_LISTEN", default_value = roster::config::DEFAULT_LISTEN)]
+        listen: String,
+        /// The public base URL Twilio reaches the server by; overrides
+        /// `http://<listen>`.
+        #[arg(long, env = "ROSTER_PUBLIC_URL")]
+        public_url: Option<String>,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Set or clear the Twilio auth token that inbound webhooks of the
+    /// organization must be signed with.
+    SetTwilioToken {
+        #[arg(long)]
+        org: String,
+        /// The token; `-` reads it from standard input.
+        #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+        token: Option<String>,
+        /// Remove the token: signatures are no longer checked.
+        #[arg(long)]
+        clear: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 fn main() -> ExitCode {
@@ -208,6 +237,59 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
                     count,
                     format_ms(o.created_at)
                 );
+            }
+        }
+        OrgsCommand::WebhookUrl {
+            org,
+            listen,
+            public_url,
+            data,
+        } => {
+            let db = Db::open(&data.data_dir)?;
+            let org = db
+                .read_blocking(|conn| orgs::by_name(conn, &org))?
+                .ok_or_else(|| AppError::NotFound(format!("no organization named '{org}'")))?;
+            let base = public_url
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{listen}"));
+            println!(
+                "{base}{}/{}",
+                roster::http::webhooks::TWILIO_INBOUND_PATH,
+                org.webhook_secret
+            );
+        }
+        OrgsCommand::SetTwilioToken {
+            org,
+            token,
+            clear,
+            data,
+        } => {
+            let token = match token.as_deref() {
+                _ if clear => None,
+                Some("-") => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(AppError::internal)?;
+                    Some(line.trim().to_string())
+                }
+                Some(t) => Some(t.trim().to_string()),
+                None => None,
+            };
+            if token.as_deref() == Some("") {
+                return Err(AppError::validation("token", "the token is empty"));
+            }
+            let db = Db::open(&data.data_dir)?;
+            let name = org.clone();
+            db.write_blocking(|tx| {
+                let org = orgs::by_name(tx, &name)?
+                    .ok_or_else(|| AppError::NotFound(format!("no organization named '{name}'")))?;
+                orgs::set_twilio_auth_token(tx, org.org, token.as_deref())
+            })?;
+            if token.is_some() {
+                println!("Inbound webhooks for '{org}' must now carry a valid X-Twilio-Signature.");
+            } else {
+                println!("Cleared the Twilio auth token of '{org}': signatures are not checked.");
             }
         }
     }

@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
+use super::filters;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::{ContactFilter, ContactPatch, Cursor, ListParams, Mode};
@@ -27,27 +28,40 @@ pub async fn list(
 ) -> AppResult<Json<Value>> {
     let get = query.getter();
     let params = ListParams::from_query(&get)?;
-    if query.get("segmentId").is_some() {
-        return Err(AppError::invalid_parameter(
-            "segmentId",
-            "segmentId filtering is not available in this version",
-        ));
-    }
-    let filter = ContactFilter::from_query(&get)?;
-    if filter.search.is_some() || params.by_relevance {
+    let org = auth.org();
+    // With segmentId the segment's filters replace the ad-hoc ones, which
+    // are ignored (as documented).
+    let filter = match query.get("segmentId") {
+        Some(segment_id) => {
+            state
+                .db
+                .read(move |conn| filters::segment_filter(conn, org, &segment_id))
+                .await?
+        }
+        None => {
+            let filter = ContactFilter::from_query(&get)?;
+            if filter.search.is_some() {
+                return Err(AppError::invalid_parameter(
+                    "search",
+                    "search is not available in this version",
+                ));
+            }
+            filter
+        }
+    };
+    if params.by_relevance {
         return Err(AppError::invalid_parameter(
             "search",
             "search is not available in this version",
         ));
     }
-    let org = auth.org();
     let page = state
         .db
         .read(move |conn| {
             if let Some(cursor) = &params.cursor {
                 check_cursor_owner(conn, org, cursor)?;
             }
-            let page = contacts::list(conn, org, &filter, &params)?;
+            let page = filters::list(conn, org, &filter, &params)?;
             Ok((page, params))
         })
         .await?;

@@ -1,8 +1,14 @@
 //! The HTTP surface: one router per resource, mounted by [`router`].
 
 pub mod auth;
+pub mod bulk;
 pub mod contacts;
 pub mod extract;
+pub mod filters;
+pub mod notes;
+pub mod segments;
+pub mod tags;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -10,7 +16,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -29,6 +35,30 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/opt-out", post(contacts::opt_out))
         .route("/contacts/{id}/opt-in", post(contacts::opt_in))
+        .route("/contacts/bulk", post(bulk::run))
+        .route("/contacts/{id}/notes", get(notes::list).post(notes::create))
+        .route(
+            "/contacts/{id}/notes/{note_id}",
+            put(notes::update).delete(notes::delete),
+        )
+        .route("/contacts/{id}/timeline", get(notes::timeline))
+        .route("/segments", get(segments::list).post(segments::create))
+        .route(
+            "/segments/{id}",
+            get(segments::get)
+                .put(segments::update)
+                .delete(segments::delete),
+        )
+        .route("/tags", get(tags::list))
+        .route(
+            "/tags/rename",
+            post(tags::rename).delete(tags::delete_tag_named_rename),
+        )
+        .route("/tags/{tag}", delete(tags::delete))
+        .route(
+            "/webhooks/twilio/inbound/{secret}",
+            post(webhooks::twilio_inbound),
+        )
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()

@@ -96,7 +96,7 @@ pub fn get_many(conn: &Connection, org: i64, ids: &[String]) -> AppResult<Vec<Co
     Ok(out)
 }
 
-fn id_by_phone(conn: &Connection, org: i64, phone: &str) -> AppResult<Option<String>> {
+pub fn id_by_phone(conn: &Connection, org: i64, phone: &str) -> AppResult<Option<String>> {
     Ok(conn
         .prepare_cached("SELECT id FROM contacts WHERE org = ?1 AND phone = ?2")?
         .query_row(params![org, phone], |r| r.get(0))

@@ -1,11 +1,15 @@
 //! All SQL lives here, as plain functions taking a `&Connection` (reads) or a
 //! `&Transaction` (writes, always inside `Db::write`).
 
+pub mod bulk;
 pub mod contacts;
 pub mod keys;
 pub mod lookups;
+pub mod notes;
 pub mod orgs;
 pub mod outbox;
+pub mod segments;
+pub mod tags;
 pub mod timeline;
 
 use rusqlite::ErrorCode;

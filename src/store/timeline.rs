@@ -28,3 +28,59 @@ pub fn record(
     ])?;
     Ok(())
 }
+
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: i64,
+    pub id: String,
+    pub kind: String,
+    pub data: Value,
+    pub created_at: i64,
+}
+
+/// Up to `limit` of the contact's events older than `before_seq` (all when
+/// None), newest first.
+pub fn list(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    before_seq: Option<i64>,
+    limit: u32,
+) -> AppResult<Vec<Event>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, id, type, data, created_at FROM timeline_events
+          WHERE contact_id = ?1 AND org = ?2 AND seq < ?3
+          ORDER BY seq DESC LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(
+        params![contact_id, org, before_seq.unwrap_or(i64::MAX), limit],
+        |r| {
+            let data: String = r.get(3)?;
+            Ok(Event {
+                seq: r.get(0)?,
+                id: r.get(1)?,
+                kind: r.get(2)?,
+                data: serde_json::from_str(&data).unwrap_or(Value::Null),
+                created_at: r.get(4)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// True when the contact already has an `inbound_message` event for this
+/// provider message id (a webhook delivered twice).
+pub fn has_inbound_message(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    message_sid: &str,
+) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM timeline_events
+              WHERE contact_id = ?1 AND org = ?2 AND type = 'inbound_message'
+                AND json_extract(data, '$.messageSid') = ?3)",
+        )?
+        .query_row(params![contact_id, org, message_sid], |r| r.get(0))?)
+}

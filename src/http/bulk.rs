@@ -1,0 +1,148 @@
+//! `POST /api/contacts/bulk`: one action over ids, a filter or a segment,
+//! in chunked transactions.
+
+use axum::Json;
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::auth::Auth;
+use super::extract::JsonBody;
+use super::filters;
+use crate::AppState;
+use crate::error::{AppError, AppResult};
+use crate::model::bulk::{BulkAction, BulkRequest, BulkTarget};
+use crate::model::{ContactFilter, Cursor, ListParams, SortBy};
+use crate::store::{bulk, contacts};
+
+/// Contacts per transaction: short enough that other writers are not held
+/// up for long, large enough to amortize the commit.
+pub const CHUNK: usize = 500;
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    matched: usize,
+    updated: usize,
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    auth: Auth,
+    JsonBody(body): JsonBody,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let req = BulkRequest::from_json(&body)?;
+    let org = auth.org();
+    let tally = match req.target.clone() {
+        BulkTarget::Ids(ids) => by_ids(&state, org, req.action.clone(), ids).await,
+        BulkTarget::Filter(filter) => {
+            check_filter(&req, &filter)?;
+            by_filter(&state, org, req.action.clone(), filter).await
+        }
+        BulkTarget::Segment(raw) => {
+            let filter = state
+                .db
+                .read(move |conn| filters::segment_filter(conn, org, &raw))
+                .await?;
+            check_filter(&req, &filter)?;
+            by_filter(&state, org, req.action.clone(), filter).await
+        }
+    };
+    // Chunks already committed stay committed even if a later one failed;
+    // the workers must hear about them either way.
+    state.notify_writers();
+    let tally = tally?;
+    Ok(Json(
+        json!({ "matched": tally.matched, "updated": tally.updated }),
+    ))
+}
+
+/// A filter must be answerable by SQL, and deleting everything needs
+/// `"all": true`.
+fn check_filter(req: &BulkRequest, filter: &ContactFilter) -> AppResult<()> {
+    filters::require_sql(filter)?;
+    if req.action == BulkAction::Delete && filter.is_empty() && !req.all {
+        return Err(AppError::validation(
+            "all",
+            "this would delete every contact; send \"all\": true to confirm",
+        ));
+    }
+    Ok(())
+}
+
+async fn by_ids(
+    state: &AppState,
+    org: i64,
+    action: BulkAction,
+    ids: Vec<String>,
+) -> AppResult<Tally> {
+    let mut tally = Tally::default();
+    for chunk in ids.chunks(CHUNK) {
+        let chunk = chunk.to_vec();
+        let action = action.clone();
+        let t = state
+            .db
+            .write(move |tx| {
+                let mut t = Tally::default();
+                for c in contacts::get_many(tx, org, &chunk)? {
+                    t.matched += 1;
+                    if bulk::apply(tx, &action, c)? {
+                        t.updated += 1;
+                    }
+                }
+                Ok(t)
+            })
+            .await?;
+        tally.matched += t.matched;
+        tally.updated += t.updated;
+    }
+    Ok(tally)
+}
+
+/// Walks the filter's matches newest-created first by keyset on
+/// `(created_at, id)`, which no action changes, so each contact is visited
+/// once even as the action moves it in or out of the filter. Contacts
+/// created after the walk started sort above its position and are not
+/// touched.
+async fn by_filter(
+    state: &AppState,
+    org: i64,
+    action: BulkAction,
+    filter: ContactFilter,
+) -> AppResult<Tally> {
+    let mut tally = Tally::default();
+    let mut cursor: Option<Cursor> = None;
+    loop {
+        let params = ListParams {
+            limit: CHUNK as u32,
+            cursor: cursor.clone(),
+            sort_by: SortBy::CreatedAt,
+            ..ListParams::default()
+        };
+        let action = action.clone();
+        let filter = filter.clone();
+        let (t, last, more) = state
+            .db
+            .write(move |tx| {
+                let page = filters::list(tx, org, &filter, &params)?;
+                let last = page.contacts.last().map(|c| Cursor {
+                    ts: c.created_at,
+                    id: c.id.clone(),
+                });
+                let mut t = Tally::default();
+                for c in page.contacts {
+                    t.matched += 1;
+                    if bulk::apply(tx, &action, c)? {
+                        t.updated += 1;
+                    }
+                }
+                Ok((t, last, page.has_more))
+            })
+            .await?;
+        tally.matched += t.matched;
+        tally.updated += t.updated;
+        match (more, last) {
+            (true, Some(last)) => cursor = Some(last),
+            _ => return Ok(tally),
+        }
+    }
+}

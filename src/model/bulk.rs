@@ -1,0 +1,203 @@
+//! The body of `POST /api/contacts/bulk`.
+
+use serde_json::Value;
+
+use super::fields::Tags;
+use super::filter::ContactFilter;
+use crate::error::{AppError, AppResult};
+
+/// Most ids one request may name.
+pub const MAX_BULK_IDS: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkAction {
+    AddTags(Tags),
+    RemoveTags(Tags),
+    Delete,
+    OptOut,
+    OptIn,
+    Archive,
+    Unarchive,
+}
+
+/// Which contacts an action applies to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkTarget {
+    /// Contact ids (UUIDs, de-duplicated). Ids of no contact in the
+    /// organization simply do not match.
+    Ids(Vec<String>),
+    Filter(ContactFilter),
+    /// A segment id as sent; resolved (or 404) by the caller.
+    Segment(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkRequest {
+    pub action: BulkAction,
+    pub target: BulkTarget,
+    /// Confirms a delete whose filter matches every contact.
+    pub all: bool,
+}
+
+fn tags_for(obj: &serde_json::Map<String, Value>, action: &str) -> AppResult<Tags> {
+    let value = obj
+        .get("tags")
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| AppError::validation("tags", format!("{action} needs tags")))?;
+    let tags = Tags::parse_value(value, "tags")?;
+    if tags.is_empty() {
+        return Err(AppError::validation("tags", format!("{action} needs tags")));
+    }
+    Ok(tags)
+}
+
+impl BulkRequest {
+    pub fn from_json(body: &Value) -> AppResult<Self> {
+        let Value::Object(obj) = body else {
+            return Err(AppError::bad_request(
+                "validation_error",
+                None,
+                "the request body must be a JSON object",
+            ));
+        };
+        if let Some(other) = obj.keys().find(|k| {
+            !matches!(
+                k.as_str(),
+                "action" | "ids" | "filter" | "segmentId" | "tags" | "all"
+            )
+        }) {
+            return Err(AppError::validation(
+                other.as_str(),
+                format!(
+                    "unknown field '{other}'; send action, one of ids, filter or segmentId, and tags or all where needed"
+                ),
+            ));
+        }
+        let action_name = obj
+            .get("action")
+            .and_then(Value::as_str)
+            .ok_or_else(|| AppError::validation("action", "action is required"))?;
+        let action = match action_name {
+            "addTags" => BulkAction::AddTags(tags_for(obj, action_name)?),
+            "removeTags" => BulkAction::RemoveTags(tags_for(obj, action_name)?),
+            "delete" => BulkAction::Delete,
+            "optOut" => BulkAction::OptOut,
+            "optIn" => BulkAction::OptIn,
+            "archive" => BulkAction::Archive,
+            "unarchive" => BulkAction::Unarchive,
+            other => {
+                return Err(AppError::validation(
+                    "action",
+                    format!(
+                        "unknown action '{other}'; actions are addTags, removeTags, delete, optOut, optIn, archive and unarchive"
+                    ),
+                ));
+            }
+        };
+        if !matches!(action, BulkAction::AddTags(_) | BulkAction::RemoveTags(_))
+            && obj.get("tags").is_some_and(|v| !v.is_null())
+        {
+            return Err(AppError::validation(
+                "tags",
+                format!("tags apply only to addTags and removeTags, not {action_name}"),
+            ));
+        }
+        let all = match obj.get("all") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(AppError::validation("all", "all must be true or false")),
+        };
+        let given: Vec<&str> = ["ids", "filter", "segmentId"]
+            .into_iter()
+            .filter(|k| obj.get(*k).is_some_and(|v| !v.is_null()))
+            .collect();
+        let target = match given.as_slice() {
+            ["ids"] => BulkTarget::Ids(parse_ids(&obj["ids"])?),
+            ["filter"] => BulkTarget::Filter(ContactFilter::from_json(&obj["filter"], "filter")?),
+            ["segmentId"] => BulkTarget::Segment(
+                obj["segmentId"]
+                    .as_str()
+                    .ok_or_else(|| AppError::validation("segmentId", "segmentId must be a string"))?
+                    .to_string(),
+            ),
+            // `{"action": "delete", "all": true}` means every contact.
+            [] if all => BulkTarget::Filter(ContactFilter::default()),
+            [] => {
+                return Err(AppError::bad_request(
+                    "validation_error",
+                    None,
+                    "send one of ids, filter or segmentId",
+                ));
+            }
+            _ => {
+                return Err(AppError::bad_request(
+                    "validation_error",
+                    None,
+                    "send only one of ids, filter or segmentId",
+                ));
+            }
+        };
+        Ok(Self {
+            action,
+            target,
+            all,
+        })
+    }
+}
+
+fn parse_ids(value: &Value) -> AppResult<Vec<String>> {
+    let items = value
+        .as_array()
+        .ok_or_else(|| AppError::validation("ids", "ids must be an array of contact ids"))?;
+    if items.is_empty() {
+        return Err(AppError::validation("ids", "ids must not be empty"));
+    }
+    if items.len() > MAX_BULK_IDS {
+        return Err(AppError::validation(
+            "ids",
+            format!("at most {MAX_BULK_IDS} ids per request; use a filter for more"),
+        ));
+    }
+    let mut ids: Vec<String> = Vec::with_capacity(items.len());
+    let mut seen = std::collections::HashSet::new();
+    for item in items {
+        let id = item
+            .as_str()
+            .and_then(|s| uuid::Uuid::parse_str(s.trim()).ok())
+            .ok_or_else(|| AppError::validation("ids", format!("{item} is not a contact id")))?
+            .hyphenated()
+            .to_string();
+        if seen.insert(id.clone()) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn targets_are_exclusive_and_actions_checked() {
+        let ok = BulkRequest::from_json(&json!({"action": "optOut", "filter": {"tags": ["a"]}}));
+        assert!(matches!(ok.unwrap().target, BulkTarget::Filter(_)));
+        for bad in [
+            json!({"action": "optOut"}),
+            json!({"action": "explode", "filter": {}}),
+            json!({"action": "addTags", "filter": {}}),
+            json!({"action": "addTags", "filter": {}, "tags": []}),
+            json!({"action": "delete", "filter": {}, "ids": ["x"]}),
+            json!({"action": "delete", "ids": ["not-a-uuid"]}),
+            json!({"action": "delete", "ids": []}),
+            json!({"action": "delete", "filter": {"colour": "red"}}),
+            json!({"action": "delete", "filter": {}, "al": true}),
+            json!({"action": "archive", "filter": {}, "tags": ["a"]}),
+        ] {
+            assert!(BulkRequest::from_json(&bad).is_err(), "{bad}");
+        }
+        let all = BulkRequest::from_json(&json!({"action": "delete", "all": true})).unwrap();
+        assert_eq!(all.target, BulkTarget::Filter(ContactFilter::default()));
+    }
+}
