@@ -183,6 +183,23 @@ fn update_is_partial_replaces_tags_and_fields_and_null_clears() {
     assert_eq!(u["customFields"], json!({"k3": 3}));
     assert_eq!(u["isStarred"], true);
     assert!(u["updatedAt"].as_str().unwrap() >= c["updatedAt"].as_str().unwrap());
+    let events = server.sql_count(&format!(
+        "SELECT count(*) FROM timeline_events WHERE contact_id = '{id}' AND type = 'updated'"
+    ));
+    assert_eq!(events, 1, "the update was recorded once");
+    // An update that changes nothing leaves updatedAt and the timeline alone.
+    let count_events = || {
+        server.sql_count(&format!(
+            "SELECT count(*) FROM timeline_events WHERE contact_id = '{id}'"
+        ))
+    };
+    let before = count_events();
+    let same = api.put(
+        &format!("/api/contacts/{id}"),
+        &json!({"lastName": "Doe", "tags": ["c"]}),
+    );
+    assert_eq!(same.body["updatedAt"], u["updatedAt"]);
+    assert_eq!(count_events(), before);
 
     // The tag index follows the replacement.
     assert_eq!(
@@ -239,8 +256,88 @@ fn changing_the_phone_resets_textability_and_queues_a_lookup() {
         )
         .body;
     assert_eq!(u["phone"], "+19195550005");
-    assert_eq!(u["isTextable"], Value::Null);
-    assert!(u["lookupStatus"].is_string(), "a lookup is queued: {u}");
+    assert_eq!(u["lookupStatus"], "pending", "a lookup is queued: {u}");
+
+    // Arrange a finished lookup, then change the number.
+    server.sql(&format!(
+        "UPDATE contacts SET is_textable = 1, line_type = 'mobile', lookup_status = 'done' WHERE id = '{id}';
+         UPDATE lookup_jobs SET status = 'done' WHERE contact_id = '{id}' AND status IN ('pending', 'running');"
+    ));
+    assert_eq!(
+        api.get(&format!("/api/contacts/{id}")).body["isTextable"],
+        true
+    );
+    let u = api
+        .put(
+            &format!("/api/contacts/{id}"),
+            &json!({"phone": "(919) 555-0015"}),
+        )
+        .body;
+    assert_eq!(
+        u["isTextable"],
+        Value::Null,
+        "a new number is not known to be textable"
+    );
+    assert_eq!(u["lineType"], Value::Null);
+    assert_eq!(u["lookupStatus"], "pending");
+    let live_new = server.sql_count(&format!(
+        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND phone = '+19195550015' AND status <> 'cancelled'"
+    ));
+    assert_eq!(live_new, 1, "one live job for the new number");
+    let live_old = server.sql_count(&format!(
+        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND phone <> '+19195550015' AND status IN ('pending', 'running')"
+    ));
+    assert_eq!(live_old, 0, "no job left for an old number");
+    // Deleting the contact cancels what is left.
+    api.delete(&format!("/api/contacts/{id}"));
+    let live = server.sql_count(&format!(
+        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND status IN ('pending', 'running')"
+    ));
+    assert_eq!(live, 0);
+}
+
+#[test]
+fn blank_strings_in_a_merging_create_erase_nothing() {
+    let server = Server::start();
+    let api = server.client("acme");
+    let c = api.create(&json!({
+        "phone": "9195550016", "email": "jane@x.com", "firstName": "Jane",
+        "state": "NC", "timezone": "America/New_York"
+    }));
+    let r = api.post(
+        "/api/contacts",
+        &json!({"email": "JANE@x.com", "phone": "", "firstName": " ", "state": "", "timezone": "", "city": "Cary"}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id"], c["id"]);
+    assert_eq!(r.body["phone"], "+19195550016");
+    assert_eq!(r.body["firstName"], "Jane");
+    assert_eq!(r.body["state"], "NC");
+    assert_eq!(r.body["timezone"], "America/New_York");
+    assert_eq!(r.body["city"], "Cary");
+}
+
+#[test]
+fn a_merge_cannot_push_a_contact_past_one_hundred_tags() {
+    let server = Server::start();
+    let api = server.client("acme");
+    let first: Vec<String> = (0..60).map(|i| format!("a{i}")).collect();
+    let more: Vec<String> = (0..60).map(|i| format!("b{i}")).collect();
+    let c = api.create(&json!({"phone": "9195550017", "tags": first}));
+    let r = api.post(
+        "/api/contacts",
+        &json!({"phone": "9195550017", "tags": more}),
+    );
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["field"], "tags");
+    let after = api
+        .get(&format!("/api/contacts/{}", c["id"].as_str().unwrap()))
+        .body;
+    assert_eq!(
+        after["tags"].as_array().unwrap().len(),
+        60,
+        "nothing merged"
+    );
 }
 
 #[test]
@@ -249,9 +346,26 @@ fn delete_answers_the_documented_body_and_the_contact_is_gone() {
     let api = server.client("acme");
     let c = api.create(&json!({"phone": "9195550006"}));
     let id = c["id"].as_str().unwrap();
+    api.put(
+        &format!("/api/contacts/{id}"),
+        &json!({"tags": ["gone", "kept"]}),
+    );
+    api.create(&json!({"phone": "9195550026", "tags": ["kept"]}));
     let r = api.delete(&format!("/api/contacts/{id}"));
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({"id": id, "deleted": true}));
+    let tag_rows = server.sql_count(&format!(
+        "SELECT count(*) FROM contact_tags WHERE contact_id = '{id}'"
+    ));
+    assert_eq!(tag_rows, 0);
+    assert_eq!(
+        server.sql_count("SELECT count(*) FROM tag_counts WHERE tag = 'gone'"),
+        0
+    );
+    assert_eq!(
+        server.sql_count("SELECT count FROM tag_counts WHERE tag = 'kept'"),
+        1
+    );
     assert_eq!(api.get(&format!("/api/contacts/{id}")).status, 404);
     assert_eq!(api.delete(&format!("/api/contacts/{id}")).status, 404);
     // The phone is free again.

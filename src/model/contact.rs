@@ -178,6 +178,11 @@ impl ContactPatch {
         let mut p = ContactPatch::default();
         for (key, value) in obj {
             let key = key.as_str();
+            // On create, an empty string is "not given", like null: a merge
+            // must never erase a stored value because a column was blank.
+            if mode == Mode::Create && value.as_str().is_some_and(|s| s.trim().is_empty()) {
+                continue;
+            }
             if value.is_null() {
                 if mode == Mode::Update {
                     p.clear(key)?;

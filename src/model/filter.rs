@@ -95,7 +95,13 @@ fn parse_search(s: &str, field: &str) -> AppResult<Option<String>> {
     Ok((!s.is_empty()).then(|| s.to_string()))
 }
 
-fn parse_tag_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+/// At most this many tags in one filter.
+pub const MAX_FILTER_TAGS: usize = 100;
+
+fn parse_tag_list<'a>(
+    items: impl IntoIterator<Item = &'a str>,
+    field: &str,
+) -> AppResult<Vec<String>> {
     let mut tags: Vec<String> = Vec::new();
     for t in items {
         let key = tag_key(t.trim());
@@ -103,7 +109,13 @@ fn parse_tag_list<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
             tags.push(key);
         }
     }
-    tags
+    if tags.len() > MAX_FILTER_TAGS {
+        return Err(AppError::invalid_parameter(
+            field,
+            format!("a filter names at most {MAX_FILTER_TAGS} tags"),
+        ));
+    }
+    Ok(tags)
 }
 
 fn parse_states<'a>(
@@ -138,7 +150,7 @@ impl ContactFilter {
             f.search = parse_search(&s, "search")?;
         }
         if let Some(s) = get("tags") {
-            f.tags = parse_tag_list(s.split(','));
+            f.tags = parse_tag_list(s.split(','), "tags")?;
         }
         if let Some(s) = get("tagsLogic") {
             f.tags_logic = TagsLogic::parse(&s, "tagsLogic")?;
@@ -207,7 +219,7 @@ impl ContactFilter {
             };
             match key.as_str() {
                 "search" => f.search = parse_search(&string(v)?, &name)?,
-                "tags" => f.tags = parse_tag_list(strings(v)?.iter().map(String::as_str)),
+                "tags" => f.tags = parse_tag_list(strings(v)?.iter().map(String::as_str), &name)?,
                 "tagsLogic" => f.tags_logic = TagsLogic::parse(&string(v)?, &name)?,
                 "isTextable" => f.is_textable = Some(boolean(v)?),
                 "optedOut" => f.opted_out = Some(boolean(v)?),
@@ -362,12 +374,19 @@ impl ListParams {
             }
         }
         if let Some(s) = get("limit") {
-            let n: i64 = s.trim().parse().map_err(|_| {
-                AppError::invalid_parameter(
-                    "limit",
-                    format!("limit must be a whole number, not '{s}'"),
-                )
-            })?;
+            let t = s.trim();
+            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            let n: i64 = match t.parse() {
+                Ok(n) => n,
+                // A very large limit is still a limit above 200: clamp it.
+                Err(_) if digits => i64::MAX,
+                Err(_) => {
+                    return Err(AppError::invalid_parameter(
+                        "limit",
+                        format!("limit must be a whole number, not '{s}'"),
+                    ));
+                }
+            };
             if n < 1 {
                 return Err(AppError::invalid_parameter(
                     "limit",
@@ -377,12 +396,16 @@ impl ListParams {
             p.limit = n.min(i64::from(MAX_LIMIT)) as u32;
         }
         if let Some(s) = get("offset") {
-            p.offset = s.trim().parse().map_err(|_| {
+            let n: i64 = s.trim().parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
                 AppError::invalid_parameter(
                     "offset",
-                    format!("offset must be a whole number of 0 or more, not '{s}'"),
+                    format!(
+                        "offset must be a whole number from 0 to {}, not '{s}'",
+                        i64::MAX
+                    ),
                 )
             })?;
+            p.offset = n as u64;
         }
         if let Some(s) = get("cursor") {
             if p.by_relevance {

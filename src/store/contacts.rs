@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{lookups, new_id, outbox, timeline};
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
-use crate::model::fields::tag_key;
+use crate::model::fields::{MAX_TAGS, tag_key};
 use crate::model::time::now_ms;
 use crate::model::{
     Contact, ContactFilter, ContactPatch, Cursor, CustomFields, ListParams, Outcome, Tags,
@@ -174,6 +174,15 @@ fn apply(c: &mut Contact, patch: ContactPatch, merge: bool) -> AppResult<()> {
     if let Field::Set(tags) = patch.tags {
         if merge {
             c.tags.union(&tags);
+            if c.tags.len() > MAX_TAGS {
+                return Err(AppError::validation(
+                    "tags",
+                    format!(
+                        "a contact has at most {MAX_TAGS} tags; merging these would give it {}",
+                        c.tags.len()
+                    ),
+                ));
+            }
         } else {
             c.tags = tags;
         }
@@ -411,11 +420,11 @@ pub fn save(
     };
     if let Err(err) = result {
         if super::is_unique_violation(&err) {
-            let what = match before {
-                Some(b) if b.phone != after.phone && after.phone.is_some() => "phone",
-                _ => "email",
+            let phone_taken = match &after.phone {
+                Some(p) => id_by_phone(conn, after.org, p)?.is_some_and(|id| id != after.id),
+                None => false,
             };
-            return Err(conflict(what));
+            return Err(conflict(if phone_taken { "phone" } else { "email" }));
         }
         return Err(err.into());
     }
@@ -744,13 +753,4 @@ fn prefixed_columns() -> String {
         .map(|c| format!("c.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// Which organization, if any, holds a contact id. Used only to refuse a
-/// cursor that names another organization's contact.
-pub fn owner_of(conn: &Connection, id: &str) -> AppResult<Option<i64>> {
-    Ok(conn
-        .prepare_cached("SELECT org FROM contacts WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?)
 }
