@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod contacts;
 pub mod extract;
+pub mod lookups;
 
 use std::time::Duration;
 
@@ -29,6 +30,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/opt-out", post(contacts::opt_out))
         .route("/contacts/{id}/opt-in", post(contacts::opt_in))
+        .route(
+            "/contacts/{id}/lookup",
+            get(lookups::latest).post(lookups::requeue),
+        )
+        .route("/lookups/status", get(lookups::status))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()
