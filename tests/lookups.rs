@@ -73,6 +73,13 @@ fn completed_events(conn: &rusqlite::Connection, contact: &str) -> i64 {
     .unwrap()
 }
 
+fn server_log(server: &Server) -> String {
+    let dir = &server.data_dir;
+    let name = dir.file_name().unwrap().to_str().unwrap();
+    std::fs::read_to_string(dir.parent().unwrap().join(format!("{name}.server.log")))
+        .unwrap_or_default()
+}
+
 #[test]
 fn new_contact_is_pending_then_mobile_is_textable() {
     let fake = Fake::start();
@@ -195,6 +202,9 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
     let mut server = with_fake(&fake, &[], Some("wrong-token"));
     let c = server.client("acme");
     let first = id(&create_phone(&c, "+14155550120"));
+    let extra: Vec<String> = (0..3)
+        .map(|i| id(&create_phone(&c, &format!("+1415555012{}", 5 + i))))
+        .collect();
     let st = wait_for(30, "the worker to pause", || {
         let s = status(&c);
         (s["paused"] == true).then_some(s)
@@ -204,10 +214,12 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
         st["pausedReason"].as_str().unwrap().contains("credentials"),
         "{st}"
     );
-    assert_eq!(fake.unauthorized(), 1);
     let second = id(&create_phone(&c, "+14155550121"));
-    let st = status(&c);
-    assert_eq!(st["jobs"]["pending"], 2, "{st}");
+    let st = wait_for(30, "requests in flight to settle", || {
+        let s = status(&c);
+        (s["jobs"]["running"] == 0).then_some(s)
+    });
+    assert_eq!(st["jobs"]["pending"], 5, "{st}");
     assert_eq!(st["jobs"]["failed"], 0, "{st}");
     for contact in [&first, &second] {
         let got = c.get(&format!("/api/contacts/{contact}"));
@@ -219,7 +231,9 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
             job.text
         );
     }
-    // Restarted with the right token, both jobs run.
+    let log = server_log(&server);
+    assert_eq!(log.matches("lookups paused").count(), 1, "{log}");
+    // Restarted with the right token, every job runs.
     let dir = server.data_dir.clone();
     let key = c.key.clone().unwrap();
     server.terminate();
@@ -227,6 +241,9 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
     let c = server.client_with_key(&key);
     assert_eq!(settled(&c, &first)["isTextable"], true);
     assert_eq!(settled(&c, &second)["isTextable"], true);
+    for contact in &extra {
+        assert_eq!(settled(&c, contact)["isTextable"], true);
+    }
     assert_eq!(status(&c)["paused"], false);
     drop(server);
 }
@@ -245,6 +262,31 @@ fn a_slow_response_times_out_and_is_retried() {
     let job = c.get(&format!("/api/contacts/{contact}/lookup"));
     assert_eq!(job.body["attempts"], 2);
     assert_eq!(job.body["lastError"], "timed out");
+}
+
+#[test]
+fn sigterm_stops_the_worker_and_an_interrupted_lookup_runs_after_restart() {
+    let fake = Fake::start();
+    fake.script("+14155550180", &[Reply::Hold]);
+    let mut server = with_fake(&fake, &[], None);
+    let c = server.client("acme");
+    let key = c.key.clone().unwrap();
+    let x = id(&create_phone(&c, "+14155550180"));
+    wait_for(30, "the lookup in flight", || {
+        (fake.count("+14155550180") == 1).then_some(())
+    });
+    let exit = server.terminate();
+    assert!(exit.success(), "{exit:?}");
+    let log = server_log(&server);
+    assert!(log.contains("lookup worker stopped"), "{log}");
+    let dir = server.data_dir.clone();
+    let server2 = restart(&dir, &fake, &[]);
+    let c = server2.client_with_key(&key);
+    let done = settled(&c, &x);
+    assert_eq!(done["isTextable"], true);
+    assert_eq!(fake.count("+14155550180"), 2);
+    assert_eq!(completed_events(&db(&server2), &x), 1);
+    drop(server);
 }
 
 #[test]
@@ -530,4 +572,26 @@ impl Anon for Client {
             .get("/api/lookups/status")
             .status
     }
+}
+
+#[test]
+fn twilio_without_credentials_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--lookup-provider",
+            "twilio",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env_remove("ROSTER_TWILIO_ACCOUNT_SID")
+        .env_remove("ROSTER_TWILIO_AUTH_TOKEN")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("ROSTER_TWILIO_ACCOUNT_SID"), "{err}");
 }

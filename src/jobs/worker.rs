@@ -36,6 +36,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 const POLL: Duration = Duration::from_secs(1);
 /// Jobs a local provider settles per transaction.
 const LOCAL_BATCH: usize = 256;
+/// After a partial local batch, wait this long for more jobs so a stream of
+/// creates is settled in a few transactions instead of one per create.
+const LOCAL_LINGER: Duration = Duration::from_millis(25);
 /// Results written per transaction.
 const RECORD_BATCH: usize = 256;
 /// Back-off never exceeds this.
@@ -115,6 +118,12 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
             .await;
         match settled {
             Ok(0) => idle(&ctx, &cancel).await,
+            Ok(n) if n < LOCAL_BATCH => {
+                tokio::select! {
+                    () = tokio::time::sleep(LOCAL_LINGER) => {}
+                    () = cancel.cancelled() => {}
+                }
+            }
             Ok(_) => {}
             Err(err) => {
                 tracing::error!(%err, "lookup batch failed; retrying shortly");
