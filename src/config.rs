@@ -80,7 +80,8 @@ pub struct LookupConfig {
     #[arg(
         long = "lookup-rate",
         env = "ROSTER_LOOKUP_RATE",
-        default_value_t = 20.0
+        default_value_t = 20.0,
+        value_parser = parse_rate
     )]
     pub rate: f64,
 
@@ -130,6 +131,13 @@ pub struct LookupConfig {
     /// Twilio Lookup base URL.
     #[arg(long = "twilio-base-url", env = "ROSTER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
     pub twilio_base_url: String,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err("expected a number of requests per second, 0 or more".into()),
+    }
 }
 
 pub const DEFAULT_TWILIO_BASE_URL: &str = "https://lookups.twilio.com";

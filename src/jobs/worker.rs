@@ -14,6 +14,7 @@
 //! flight, write what finished. Anything still `running` is requeued at the
 //! next start.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -137,70 +138,81 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
 }
 
 async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
-    let slots = Arc::new(Semaphore::new(ctx.cfg.concurrency as usize));
+    let concurrency = ctx.cfg.concurrency as usize;
+    let slots = Arc::new(Semaphore::new(concurrency));
     let (results, inbox) = mpsc::unbounded_channel();
     let recorder = tokio::spawn(record(ctx.clone(), inbox));
     let mut running = JoinSet::new();
+    // Claimed (so `running` in the table) but waiting for a slot: claiming a
+    // batch at a time keeps the claim transactions few.
+    let mut claimed: VecDeque<Job> = VecDeque::new();
     loop {
         while running.try_join_next().is_some() {}
-        if cancel.is_cancelled() {
+        if cancel.is_cancelled() || ctx.state.lookups.is_paused() {
             break;
         }
-        if ctx.state.lookups.is_paused() {
-            // Paused until restart; jobs stay queued.
-            cancel.cancelled().await;
-            break;
-        }
-        let free = slots.available_permits();
-        if free == 0 {
-            tokio::select! {
-                permit = slots.acquire() => drop(permit),
-                () = cancel.cancelled() => break,
+        if claimed.is_empty() {
+            let got = ctx
+                .state
+                .db
+                .write(move |tx| lookups::claim(tx, now_ms(), concurrency))
+                .await;
+            match got {
+                Ok(jobs) if jobs.is_empty() => idle(&ctx, &cancel).await,
+                Ok(jobs) => claimed.extend(jobs),
+                Err(err) => {
+                    tracing::error!(%err, "claiming lookups failed; retrying shortly");
+                    tokio::select! {
+                        () = tokio::time::sleep(POLL) => {}
+                        () = cancel.cancelled() => {}
+                    }
+                }
             }
             continue;
         }
-        let claimed = ctx
-            .state
-            .db
-            .write(move |tx| lookups::claim(tx, now_ms(), free))
-            .await;
-        let jobs = match claimed {
-            Ok(jobs) => jobs,
-            Err(err) => {
-                tracing::error!(%err, "claiming lookups failed; retrying shortly");
-                tokio::select! {
-                    () = tokio::time::sleep(POLL) => {}
-                    () = cancel.cancelled() => {}
-                }
-                continue;
-            }
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = cancel.cancelled() => break,
         };
-        if jobs.is_empty() {
-            idle(&ctx, &cancel).await;
-            continue;
+        if ctx.state.lookups.is_paused() {
+            break;
         }
-        for job in jobs {
-            let permit = slots
-                .clone()
-                .try_acquire_owned()
-                .expect("only the dispatcher takes slots");
-            let ctx = ctx.clone();
-            let results = results.clone();
-            running.spawn(async move {
-                ctx.rate.wait().await;
-                let result = ctx.provider.lookup(&job.phone).await;
-                if let Err(LookupError::Unauthorized(reason)) = &result
-                    && ctx.state.lookups.pause(reason)
-                {
-                    tracing::error!(
-                        "lookups paused: {reason}. Queued lookups are kept; restart Roster with working credentials to resume"
-                    );
-                }
-                let _ = results.send((job, result));
-                drop(permit);
-            });
-        }
+        let job = claimed.pop_front().expect("not empty");
+        let ctx = ctx.clone();
+        let results = results.clone();
+        running.spawn(async move {
+            ctx.rate.wait().await;
+            // A job superseded (new phone, delete) since it was claimed is
+            // not worth a request.
+            let job_ = job.clone();
+            let wanted = ctx
+                .state
+                .db
+                .read(move |conn| lookups::is_current(conn, &job_))
+                .await
+                .unwrap_or(true);
+            let result = if wanted {
+                Some(ctx.provider.lookup(&job.phone).await)
+            } else {
+                None
+            };
+            if let Some(Err(LookupError::Unauthorized(reason))) = &result
+                && ctx.state.lookups.pause(reason)
+            {
+                tracing::error!(
+                    "lookups paused: {reason}. Queued lookups are kept; restart Roster with working credentials to resume"
+                );
+            }
+            let _ = results.send((job, result));
+            drop(permit);
+        });
     }
+    if ctx.state.lookups.is_paused() {
+        // Paused until restart: jobs stay queued, unspent.
+        hand_back(&ctx, &mut claimed).await;
+        cancel.cancelled().await;
+    }
+    hand_back(&ctx, &mut claimed).await;
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while running.join_next().await.is_some() {}
     })
@@ -216,8 +228,29 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
     let _ = recorder.await;
 }
 
+/// Returns claimed jobs that never started to the queue, attempt unspent.
+async fn hand_back(ctx: &Ctx, claimed: &mut VecDeque<Job>) {
+    if claimed.is_empty() {
+        return;
+    }
+    let jobs: Vec<Job> = claimed.drain(..).collect();
+    let released = ctx
+        .state
+        .db
+        .write(move |tx| {
+            for job in &jobs {
+                lookups::release(tx, job)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(err) = released {
+        tracing::error!(%err, "returning claimed lookups failed; they run again at the next start");
+    }
+}
+
 /// Writes remote results, batching whatever has arrived.
-async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, LookupResult)>) {
+async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<LookupResult>)>) {
     while let Some(first) = inbox.recv().await {
         let mut batch = vec![first];
         while batch.len() < RECORD_BATCH {
@@ -255,9 +288,13 @@ fn settle(
     tx: &rusqlite::Connection,
     ctx: &Ctx,
     job: &Job,
-    result: &LookupResult,
+    result: &Option<LookupResult>,
 ) -> AppResult<bool> {
     let contact = job.contact_id.as_str();
+    let Some(result) = result else {
+        lookups::discard(tx, job)?;
+        return Ok(false);
+    };
     match result {
         Ok(answer) => {
             lookups::complete(tx, job, answer, ctx.provider.name())?;

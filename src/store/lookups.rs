@@ -100,7 +100,7 @@ pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
 /// True when `job` is still the contact's current lookup: the job is still
 /// `running` (not cancelled by a newer phone or a delete) and the contact
 /// still has the job's phone.
-fn is_current(conn: &Connection, job: &Job) -> AppResult<bool> {
+pub fn is_current(conn: &Connection, job: &Job) -> AppResult<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM lookup_jobs j JOIN contacts c ON c.id = j.contact_id AND c.org = j.org
@@ -196,6 +196,12 @@ pub fn fail(conn: &Connection, job: &Job, error: &str) -> AppResult<bool> {
     )?;
     set_job(conn, job, "failed", Some(error), None)?;
     Ok(true)
+}
+
+/// Drops a job that is no longer current without running it.
+pub fn discard(conn: &Connection, job: &Job) -> AppResult<()> {
+    set_job(conn, job, "cancelled", None, None)?;
+    Ok(())
 }
 
 /// Schedules another attempt at `run_after`, keeping `error` as the last one.
