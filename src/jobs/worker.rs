@@ -4,9 +4,10 @@
 //!
 //! - Local providers (offline, none) answer inside the claiming
 //!   transaction, a batch at a time.
-//! - Remote providers (twilio) run one task per job, at most `concurrency`
-//!   at once and `rate` requests per second; a recorder task writes the
-//!   results. Transient errors are retried with exponential back-off and
+//! - Remote providers (twilio) claim up to `concurrency` jobs at a time and
+//!   run one task per job, at most `concurrency` at once and `rate` requests
+//!   per second; a job superseded since its claim is dropped before the
+//!   request. A recorder task writes the results. Transient errors are retried with exponential back-off and
 //!   jitter up to `max_attempts`; a credentials error pauses the worker and
 //!   hands the job back unspent.
 //!
