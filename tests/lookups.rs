@@ -251,8 +251,8 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
 #[test]
 fn a_slow_response_times_out_and_is_retried() {
     let fake = Fake::start();
-    fake.script("+14155550130", &[Reply::Slow(3_000)]);
-    let server = with_fake(&fake, &["--lookup-timeout-ms", "300"], None);
+    fake.script("+14155550130", &[Reply::Slow(10_000)]);
+    let server = with_fake(&fake, &["--lookup-timeout-ms", "1000"], None);
     let c = server.client("acme");
     let contact = id(&create_phone(&c, "+14155550130"));
     let done = settled(&c, &contact);
@@ -594,4 +594,27 @@ fn twilio_without_credentials_refuses_to_start() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("ROSTER_TWILIO_ACCOUNT_SID"), "{err}");
+}
+
+#[test]
+fn connection_errors_are_retried_then_fail() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = Server::start_with(
+        &["--lookup-max-attempts", "2", "--lookup-retry-base-ms", "20"],
+        &[
+            ("ROSTER_LOOKUP_PROVIDER", "twilio"),
+            ("ROSTER_TWILIO_ACCOUNT_SID", fake::SID),
+            ("ROSTER_TWILIO_AUTH_TOKEN", fake::TOKEN),
+            ("ROSTER_TWILIO_BASE_URL", &base),
+        ],
+    );
+    let c = server.client("acme");
+    let contact = id(&create_phone(&c, "+14155550190"));
+    let done = settled(&c, &contact);
+    assert_eq!(done["lookupStatus"], "failed");
+    let job = c.get(&format!("/api/contacts/{contact}/lookup"));
+    assert_eq!(job.body["attempts"], 2);
+    assert_eq!(job.body["lastError"], "connection failed");
 }
