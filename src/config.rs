@@ -32,6 +32,8 @@ pub struct Config {
     /// Host header (or X-Forwarded-Host / X-Forwarded-Proto) decides.
     #[arg(long, env = "ROSTER_PUBLIC_URL")]
     pub public_url: Option<String>,
+    #[command(flatten)]
+    pub lookups: LookupConfig,
 }
 
 impl Config {
@@ -43,6 +45,123 @@ impl Config {
             },
             listen: DEFAULT_LISTEN.to_string(),
             public_url: None,
+            lookups: LookupConfig::default(),
+        }
+    }
+}
+
+/// Which service answers textability lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LookupProvider {
+    /// Decide from the phone number metadata (no network; not carrier-verified).
+    Offline,
+    /// Twilio Lookup v2 with Line Type Intelligence (carrier-verified).
+    Twilio,
+    /// No lookups: `isTextable` stays null.
+    None,
+}
+
+impl LookupProvider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LookupProvider::Offline => "offline",
+            LookupProvider::Twilio => "twilio",
+            LookupProvider::None => "none",
+        }
+    }
+}
+
+/// The lookup worker (see docs/lookups.md).
+#[derive(Debug, Clone, Args)]
+pub struct LookupConfig {
+    /// Lookup provider.
+    #[arg(long = "lookup-provider", env = "ROSTER_LOOKUP_PROVIDER", value_enum, default_value_t = LookupProvider::Offline)]
+    pub provider: LookupProvider,
+
+    /// Lookups in flight at once (twilio).
+    #[arg(long = "lookup-concurrency", env = "ROSTER_LOOKUP_CONCURRENCY", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub concurrency: u32,
+
+    /// Provider requests per second, at most (twilio; 0 = unlimited).
+    #[arg(
+        long = "lookup-rate",
+        env = "ROSTER_LOOKUP_RATE",
+        default_value_t = 20.0,
+        value_parser = parse_rate
+    )]
+    pub rate: f64,
+
+    /// Attempts per job before it fails (transient errors are retried).
+    #[arg(long = "lookup-max-attempts", env = "ROSTER_LOOKUP_MAX_ATTEMPTS", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Timeout of one provider request, in milliseconds.
+    #[arg(long = "lookup-timeout-ms", env = "ROSTER_LOOKUP_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+
+    /// First retry delay in milliseconds; doubles per attempt (with jitter).
+    #[arg(
+        long = "lookup-retry-base-ms",
+        env = "ROSTER_LOOKUP_RETRY_BASE_MS",
+        default_value_t = 2_000
+    )]
+    pub retry_base_ms: u64,
+
+    /// Line types counted as textable (twilio), comma-separated.
+    #[arg(
+        long = "lookup-textable-types",
+        env = "ROSTER_LOOKUP_TEXTABLE_TYPES",
+        value_delimiter = ',',
+        default_value = "mobile,nonFixedVoip"
+    )]
+    pub textable_types: Vec<String>,
+
+    /// Twilio Account SID (or API key SID): the Basic auth user name.
+    #[arg(
+        long = "twilio-account-sid",
+        env = "ROSTER_TWILIO_ACCOUNT_SID",
+        hide_env_values = true
+    )]
+    pub twilio_account_sid: Option<String>,
+
+    /// Twilio Auth Token (or API key secret): the Basic auth password.
+    #[arg(
+        long = "twilio-auth-token",
+        env = "ROSTER_TWILIO_AUTH_TOKEN",
+        hide_env_values = true
+    )]
+    pub twilio_auth_token: Option<String>,
+
+    /// Twilio Lookup base URL.
+    #[arg(long = "twilio-base-url", env = "ROSTER_TWILIO_BASE_URL", default_value = DEFAULT_TWILIO_BASE_URL)]
+    pub twilio_base_url: String,
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(r) if r.is_finite() && r >= 0.0 => Ok(r),
+        _ => Err("expected a number of requests per second, 0 or more".into()),
+    }
+}
+
+pub const DEFAULT_TWILIO_BASE_URL: &str = "https://lookups.twilio.com";
+
+impl Default for LookupConfig {
+    fn default() -> Self {
+        Self {
+            provider: LookupProvider::Offline,
+            concurrency: 4,
+            rate: 20.0,
+            max_attempts: 5,
+            timeout_ms: 10_000,
+            retry_base_ms: 2_000,
+            textable_types: vec!["mobile".into(), "nonFixedVoip".into()],
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod model;
 pub mod store;
 
@@ -26,6 +27,8 @@ pub struct AppState {
     /// Wakes background workers after a commit. Only a hint: the tables they
     /// read are the truth.
     pub wake: Arc<Wake>,
+    /// The lookup worker's provider and paused state.
+    pub lookups: Arc<jobs::Status>,
 }
 
 #[derive(Default)]
@@ -37,6 +40,7 @@ pub struct Wake {
 impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         Self {
+            lookups: Arc::new(jobs::Status::new(config.lookups.provider)),
             db,
             config: Arc::new(config),
             wake: Arc::new(Wake::default()),
@@ -76,10 +80,20 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let state = AppState::new(db, config);
+    // Fired by the shutdown signal, so the lookup worker stops claiming while
+    // the server finishes its requests.
+    let stopping = tokio_util::sync::CancellationToken::new();
+    let lookups = jobs::start(state.clone(), stopping.clone()).await?;
     let app = app(state.clone());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| AppError::internal(format!("server: {e}")))?;
+    let signal = stopping.clone();
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            signal.cancel();
+        })
+        .await;
+    stopping.cancel();
+    let _ = lookups.await;
+    served.map_err(|e| AppError::internal(format!("server: {e}")))?;
     Ok(())
 }

@@ -120,6 +120,8 @@ fn main() -> ExitCode {
 fn serve(config: Config) -> Result<(), AppError> {
     let runtime = tokio::runtime::Runtime::new().map_err(AppError::internal)?;
     runtime.block_on(async move {
+        // Refuse a lookup configuration that cannot work before listening.
+        roster::jobs::Provider::from_config(&config.lookups)?;
         let db = Db::open(&config.data.data_dir)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await

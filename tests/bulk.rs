@@ -34,7 +34,7 @@ fn events(c: &Client, id: &str) -> Vec<Value> {
 
 #[test]
 fn bulk_delete_by_filter_deletes_exactly_the_matches() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let mut doomed = Vec::new();
     for i in 0..12 {
@@ -76,7 +76,7 @@ fn bulk_delete_by_filter_deletes_exactly_the_matches() {
 
 #[test]
 fn deleting_everything_needs_all_true() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     for i in 0..3 {
         c.create(&json!({"phone": format!("919555{:04}", 1000 + i)}));
@@ -105,7 +105,7 @@ fn deleting_everything_needs_all_true() {
 
 #[test]
 fn every_action_by_ids_applies_once_and_reruns_harmlessly() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let contacts: Vec<Value> = (0..4)
         .map(|i| c.create(&json!({"phone": format!("919555{:04}", 1000 + i), "tags": ["base"]})))
@@ -179,7 +179,7 @@ fn every_action_by_ids_applies_once_and_reruns_harmlessly() {
 
 #[test]
 fn bulk_by_filter_and_segment_walks_every_chunk() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     // More than two chunks of 500.
     for i in 0..1_050 {
@@ -220,9 +220,13 @@ fn bulk_by_filter_and_segment_walks_every_chunk() {
 
 #[test]
 fn bulk_validation_errors_change_nothing() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
-    let one = c.create(&json!({"phone": "9195550001", "tags": ["a"]}));
+    c.create(&json!({"phone": "9195550001", "tags": ["a"]}));
+    c.settle_lookups();
+    let one = c
+        .post("/api/contacts", &json!({"phone": "9195550001"}))
+        .body;
     let id = one["id"].as_str().unwrap();
     for (body, field) in [
         (json!({"ids": [id]}), Some("action")),
@@ -299,11 +303,15 @@ fn bulk_validation_errors_change_nothing() {
 
 #[test]
 fn bulk_never_reaches_another_organization() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let a = server.client("acme");
     let b = server.client("globex");
-    let theirs = a.create(&json!({"phone": "9195550001", "tags": ["vip"]}));
+    a.create(&json!({"phone": "9195550001", "tags": ["vip"]}));
     b.create(&json!({"phone": "9195550001", "tags": ["vip"]}));
+    a.settle_lookups();
+    let theirs = a
+        .post("/api/contacts", &json!({"phone": "9195550001"}))
+        .body;
     let id = theirs["id"].as_str().unwrap();
     let r = bulk(&b, json!({"action": "delete", "ids": [id]}));
     assert_eq!(r, json!({"matched": 0, "updated": 0}));

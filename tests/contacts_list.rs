@@ -78,6 +78,8 @@ fn keyset_pages_are_complete_and_ordered_under_both_sorts() {
         let id = c["id"].as_str().unwrap();
         api.put(&format!("/api/contacts/{id}"), &json!({"city": "Durham"}));
     }
+    // Lookups finishing would move contacts in updated_at order mid-walk.
+    api.settle_lookups();
     for sort in ["updated_at", "created_at"] {
         let all = walk(&api, &format!("sortBy={sort}"));
         assert_eq!(all.len(), 23, "{sort}: every contact exactly once");
@@ -150,7 +152,7 @@ fn fixture() -> Fixture {
     let api = server.client("acme");
     let people = [
         json!({"firstName": "ann", "phone": "9195550201", "email": "ann@example.com", "state": "NC", "zip": "27601", "tags": ["vip", "donor"]}),
-        json!({"firstName": "ben", "phone": "9195550202", "state": "SC", "zip": "29201", "tags": ["vip"]}),
+        json!({"firstName": "ben", "phone": "(800) 555-0202", "state": "SC", "zip": "29201", "tags": ["vip"]}),
         json!({"firstName": "cat", "email": "cat@example.com", "state": "NC", "zip": "27601", "tags": ["Donor"]}),
         json!({"firstName": "dan", "phone": "9195550204", "email": "dan@example.com", "state": "VA", "tags": []}),
         json!({"firstName": "eve", "phone": "9195550205", "state": "NC", "zip": "27605", "tags": ["member"]}),
@@ -164,12 +166,17 @@ fn fixture() -> Fixture {
             c["id"].as_str().unwrap().to_string(),
         );
     }
-    // Textability comes from lookups; arrange known values directly.
-    server.sql(&format!(
-        "UPDATE contacts SET is_textable = 1, lookup_status = 'done' WHERE id IN ('{}', '{}');
-         UPDATE contacts SET is_textable = 0, lookup_status = 'done' WHERE id = '{}';",
-        by_name["ann"], by_name["eve"], by_name["ben"]
-    ));
+    // Textability comes from the lookup worker (the offline provider by
+    // default): US numbers are textable, a toll-free number is not.
+    common::wait_for(30, "lookups to finish", || {
+        let page = api.get("/api/contacts?hasPhone=true&limit=200");
+        page.body["contacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["lookupStatus"] == "done")
+            .then_some(())
+    });
     let dan = &by_name["dan"];
     api.post_empty(&format!("/api/contacts/{dan}/opt-out"));
     Fixture {
@@ -214,7 +221,7 @@ fn every_filter_alone_and_combined() {
         ("tags=vip,member&tagsLogic=and", &["fay"]),
         ("tags=donor", &["ann", "cat"]),
         ("tags=nobody", &[]),
-        ("isTextable=true", &["ann", "eve"]),
+        ("isTextable=true", &["ann", "dan", "eve"]),
         ("isTextable=false", &["ben"]),
         ("optedOut=true", &["dan"]),
         ("optedOut=false", &["ann", "ben", "cat", "eve", "fay"]),
@@ -255,6 +262,7 @@ fn ties_on_the_sort_field_are_broken_by_id_without_skips_or_repeats() {
     for i in 0..17 {
         api.create(&json!({"phone": format!("91955520{i:02}")}));
     }
+    api.settle_lookups();
     // Every contact gets the same timestamps: only the id orders them.
     server.sql("UPDATE contacts SET updated_at = 1700000000000, created_at = 1700000000000");
     for sort in ["updated_at", "created_at"] {

@@ -80,7 +80,7 @@ fn create_segment(c: &Client, name: &str, filters: Value) -> Value {
 
 #[test]
 fn a_segment_lists_exactly_what_its_adhoc_filter_lists() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     seed(&c);
     let cases = [
@@ -129,7 +129,7 @@ fn a_segment_lists_exactly_what_its_adhoc_filter_lists() {
 
 #[test]
 fn a_segment_ignores_adhoc_filters() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     seed(&c);
     let seg = create_segment(&c, "VIPs", json!({"tags": ["vip"]}));
@@ -161,7 +161,7 @@ fn a_segment_ignores_adhoc_filters() {
 
 #[test]
 fn segment_crud_validation_and_live_count() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     c.create(&json!({"phone": "9195550001", "tags": ["vip"]}));
 
@@ -309,7 +309,7 @@ fn segment_crud_validation_and_live_count() {
 
 #[test]
 fn segments_are_private_to_their_organization() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let a = server.client("acme");
     let b = server.client("globex");
     a.create(&json!({"phone": "9195550001", "tags": ["vip"]}));

@@ -84,7 +84,7 @@ fn events(c: &Client, id: &str) -> Vec<Value> {
 
 #[test]
 fn each_keyword_opts_out_or_in_and_records_it() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let path = webhook_path(&server, "acme");
     let opt_out = [
@@ -133,7 +133,7 @@ fn each_keyword_opts_out_or_in_and_records_it() {
 
 #[test]
 fn unknown_senders_and_ordinary_messages() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let path = webhook_path(&server, "acme");
 
@@ -216,7 +216,7 @@ fn unknown_senders_and_ordinary_messages() {
 
 #[test]
 fn webhook_request_errors() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let _c = server.client("acme");
     let path = webhook_path(&server, "acme");
     let r = post(
@@ -244,7 +244,7 @@ fn webhook_request_errors() {
 
 #[test]
 fn signatures_are_checked_when_the_org_has_a_token() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let path = webhook_path(&server, "acme");
     let url = format!("{}{path}", server.base);
@@ -372,7 +372,7 @@ fn the_signed_url_is_the_public_url() {
 
 #[test]
 fn forwarded_headers_name_the_public_url_without_a_configured_one() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let c = server.client("acme");
     let path = webhook_path(&server, "acme");
     roster_cli(
@@ -403,7 +403,7 @@ fn forwarded_headers_name_the_public_url_without_a_configured_one() {
 
 #[test]
 fn a_webhook_reaches_only_its_own_organization() {
-    let server = Server::start();
+    let server = Server::start_without_lookups();
     let a = server.client("acme");
     let b = server.client("globex");
     let path_a = webhook_path(&server, "acme");

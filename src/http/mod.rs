@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod contacts;
 pub mod extract;
 pub mod filters;
+pub mod lookups;
 pub mod notes;
 pub mod segments;
 pub mod tags;
@@ -59,6 +60,11 @@ pub fn router(state: AppState) -> Router {
             "/webhooks/twilio/inbound/{secret}",
             post(webhooks::twilio_inbound),
         )
+        .route(
+            "/contacts/{id}/lookup",
+            get(lookups::latest).post(lookups::requeue),
+        )
+        .route("/lookups/status", get(lookups::status))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()

@@ -1,8 +1,11 @@
-//! The lookup queue's write side: jobs are enqueued and cancelled in the same
-//! transaction as the contact change that calls for them.
+//! The lookup queue: jobs are enqueued and cancelled in the same transaction
+//! as the contact change that calls for them; the worker claims them and
+//! writes answers back onto the contact here.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::json;
 
+use super::{outbox, timeline};
 use crate::error::AppResult;
 use crate::model::time::now_ms;
 
@@ -27,4 +30,272 @@ pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> Ap
     )?
     .execute(params![org, contact_id, phone, now])?;
     Ok(())
+}
+
+/// A claimed job, as the worker sees it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: i64,
+    pub org: i64,
+    pub contact_id: String,
+    pub phone: String,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
+/// What the worker learned about a job's phone.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    /// None when the provider gives no verdict (`none`).
+    pub is_textable: Option<bool>,
+    pub line_type: Option<String>,
+}
+
+/// Puts jobs that were claimed by a process that died back in the queue.
+/// Called once at start, before the worker claims anything.
+pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE lookup_jobs SET status = 'pending', updated_at = ?1 WHERE status = 'running'",
+        )?
+        .execute([now_ms()])?)
+}
+
+/// Claims up to `limit` due jobs, oldest first: they become `running` and
+/// their attempt count goes up. Run inside a write transaction.
+pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
+    let mut select = conn.prepare_cached(
+        "SELECT id, org, contact_id, phone, attempts FROM lookup_jobs
+          WHERE status = 'pending' AND run_after <= ?1
+          ORDER BY run_after, id LIMIT ?2",
+    )?;
+    let jobs: Vec<Job> = select
+        .query_map(params![now, limit as i64], |r| {
+            Ok(Job {
+                id: r.get(0)?,
+                org: r.get(1)?,
+                contact_id: r.get(2)?,
+                phone: r.get(3)?,
+                attempts: r.get::<_, u32>(4)? + 1,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut update = conn.prepare_cached(
+        "UPDATE lookup_jobs SET status = 'running', attempts = attempts + 1, updated_at = ?2
+          WHERE id = ?1",
+    )?;
+    for job in &jobs {
+        update.execute(params![job.id, now])?;
+    }
+    Ok(jobs)
+}
+
+/// When the next pending job becomes due (None when nothing is pending).
+pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
+    Ok(conn
+        .prepare_cached("SELECT min(run_after) FROM lookup_jobs WHERE status = 'pending'")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// True when `job` is still the contact's current lookup: the job is still
+/// `running` (not cancelled by a newer phone or a delete) and the contact
+/// still has the job's phone.
+pub fn is_current(conn: &Connection, job: &Job) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM lookup_jobs j JOIN contacts c ON c.id = j.contact_id AND c.org = j.org
+              WHERE j.id = ?1 AND j.status = 'running' AND c.phone = j.phone",
+        )?
+        .query_row([job.id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn set_job(
+    conn: &Connection,
+    job: &Job,
+    status: &str,
+    error: Option<&str>,
+    run_after: Option<i64>,
+) -> AppResult<usize> {
+    let now = now_ms();
+    Ok(conn
+        .prepare_cached(
+            "UPDATE lookup_jobs SET status = ?2, last_error = coalesce(?3, last_error),
+                 run_after = coalesce(?4, run_after), updated_at = ?5
+              WHERE id = ?1 AND status = 'running'",
+        )?
+        .execute(params![job.id, status, error, run_after, now])?)
+}
+
+/// Writes the lookup's answer onto the contact, with its outbox row and
+/// timeline event, and marks the job done. A job that is no longer current
+/// is discarded (false). `provider` names the source in the timeline; with
+/// no verdict (`none`) the contact's `lookupStatus` goes back to null and no
+/// event is recorded.
+pub fn complete(conn: &Connection, job: &Job, answer: &Answer, provider: &str) -> AppResult<bool> {
+    if !is_current(conn, job)? {
+        set_job(conn, job, "cancelled", None, None)?;
+        return Ok(false);
+    }
+    let now = now_ms();
+    if answer.is_textable.is_none() {
+        conn.prepare_cached("UPDATE contacts SET lookup_status = NULL WHERE id = ?1 AND org = ?2")?
+            .execute(params![job.contact_id, job.org])?;
+    } else {
+        conn.prepare_cached(
+            "UPDATE contacts SET is_textable = ?3, line_type = ?4, lookup_status = 'done',
+                 looked_up_at = ?5, updated_at = max(updated_at, ?5)
+              WHERE id = ?1 AND org = ?2",
+        )?
+        .execute(params![
+            job.contact_id,
+            job.org,
+            answer.is_textable,
+            answer.line_type,
+            now
+        ])?;
+        outbox::record(conn, job.org, &job.contact_id)?;
+        timeline::record(
+            conn,
+            job.org,
+            &job.contact_id,
+            "lookup_completed",
+            &json!({
+                "phone": job.phone,
+                "isTextable": answer.is_textable,
+                "lineType": answer.line_type,
+                "provider": provider,
+            }),
+        )?;
+    }
+    set_job(conn, job, "done", None, None)?;
+    Ok(true)
+}
+
+/// Gives up on the job: it keeps `error`, the contact shows `failed`.
+/// False when the job was no longer current (discarded).
+pub fn fail(conn: &Connection, job: &Job, error: &str) -> AppResult<bool> {
+    if !is_current(conn, job)? {
+        set_job(conn, job, "cancelled", Some(error), None)?;
+        return Ok(false);
+    }
+    let now = now_ms();
+    conn.prepare_cached(
+        "UPDATE contacts SET lookup_status = 'failed', updated_at = max(updated_at, ?3)
+          WHERE id = ?1 AND org = ?2",
+    )?
+    .execute(params![job.contact_id, job.org, now])?;
+    outbox::record(conn, job.org, &job.contact_id)?;
+    timeline::record(
+        conn,
+        job.org,
+        &job.contact_id,
+        "lookup_failed",
+        &json!({ "phone": job.phone, "error": error, "attempts": job.attempts }),
+    )?;
+    set_job(conn, job, "failed", Some(error), None)?;
+    Ok(true)
+}
+
+/// Drops a job that is no longer current without running it.
+pub fn discard(conn: &Connection, job: &Job) -> AppResult<()> {
+    set_job(conn, job, "cancelled", None, None)?;
+    Ok(())
+}
+
+/// Schedules another attempt at `run_after`, keeping `error` as the last one.
+pub fn retry(conn: &Connection, job: &Job, error: &str, run_after: i64) -> AppResult<()> {
+    set_job(conn, job, "pending", Some(error), Some(run_after))?;
+    Ok(())
+}
+
+/// Hands a claimed job back untouched (the attempt is not counted): used
+/// when the worker pauses instead of spending jobs.
+pub fn release(conn: &Connection, job: &Job) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE lookup_jobs SET status = 'pending', attempts = max(attempts - 1, 0), updated_at = ?2
+          WHERE id = ?1 AND status = 'running'",
+    )?
+    .execute(params![job.id, now_ms()])?;
+    Ok(())
+}
+
+/// Queues a fresh lookup of the contact's current phone (an explicit
+/// re-check). The previous answer stays visible until the new one lands.
+/// Returns false when the contact has no phone.
+pub fn requeue(conn: &Connection, org: i64, contact_id: &str) -> AppResult<bool> {
+    let phone: Option<String> = conn
+        .prepare_cached("SELECT phone FROM contacts WHERE id = ?1 AND org = ?2")?
+        .query_row(params![contact_id, org], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(phone) = phone else {
+        return Ok(false);
+    };
+    enqueue(conn, org, contact_id, &phone)?;
+    conn.prepare_cached(
+        "UPDATE contacts SET lookup_status = 'pending' WHERE id = ?1 AND org = ?2",
+    )?
+    .execute(params![contact_id, org])?;
+    outbox::record(conn, org, contact_id)?;
+    timeline::record(
+        conn,
+        org,
+        contact_id,
+        "lookup_requested",
+        &json!({ "phone": phone }),
+    )?;
+    Ok(true)
+}
+
+/// Jobs per status for one organization (every status present, zeros too).
+pub fn counts(conn: &Connection, org: i64) -> AppResult<Vec<(String, i64)>> {
+    let mut out: Vec<(String, i64)> = ["pending", "running", "done", "failed", "cancelled"]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT status, count(*) FROM lookup_jobs WHERE org = ?1 GROUP BY status",
+    )?;
+    let rows = stmt.query_map([org], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    for row in rows {
+        let (status, n) = row?;
+        if let Some(slot) = out.iter_mut().find(|(s, _)| *s == status) {
+            slot.1 = n;
+        }
+    }
+    Ok(out)
+}
+
+/// The contact's latest job, for `GET /api/contacts/:id/lookup`.
+#[derive(Debug, Clone)]
+pub struct JobInfo {
+    pub phone: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub run_after: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option<JobInfo>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT phone, status, attempts, last_error, run_after, created_at, updated_at
+               FROM lookup_jobs WHERE contact_id = ?1 AND org = ?2 ORDER BY id DESC LIMIT 1",
+        )?
+        .query_row(params![contact_id, org], |r| {
+            Ok(JobInfo {
+                phone: r.get(0)?,
+                status: r.get(1)?,
+                attempts: r.get(2)?,
+                last_error: r.get(3)?,
+                run_after: r.get(4)?,
+                created_at: r.get(5)?,
+                updated_at: r.get(6)?,
+            })
+        })
+        .optional()?)
 }

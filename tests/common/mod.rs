@@ -299,3 +299,25 @@ impl Server {
         conn.query_row(sql, [], |r| r.get(0)).expect("sql")
     }
 }
+
+impl Client {
+    /// Waits until this organization's lookup queue has nothing pending or
+    /// running, so contacts stop changing under a test's feet.
+    pub fn settle_lookups(&self) {
+        wait_for(30, "the lookup queue to settle", || {
+            let s = self.get("/api/lookups/status").body;
+            let busy = s["jobs"]["pending"].as_i64().unwrap_or(0)
+                + s["jobs"]["running"].as_i64().unwrap_or(0);
+            (busy == 0).then_some(())
+        });
+    }
+}
+
+impl Server {
+    /// A fresh server whose lookup worker never decides textability
+    /// (`--lookup-provider none`), for tests about other things: contacts
+    /// then change only when the test changes them.
+    pub fn start_without_lookups() -> Self {
+        Self::start_with(&["--lookup-provider", "none"], &[])
+    }
+}

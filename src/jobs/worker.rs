@@ -1,0 +1,373 @@
+//! The worker pool. One dispatcher claims due jobs (an UPDATE in a write
+//! transaction) and runs them; answers are written back in batches, each
+//! job's answer checked for currency inside the transaction that writes it.
+//!
+//! - Local providers (offline, none) answer inside the claiming
+//!   transaction, a batch at a time.
+//! - Remote providers (twilio) claim up to `concurrency` jobs at a time and
+//!   run one task per job, at most `concurrency` at once and `rate` requests
+//!   per second; a job superseded since its claim is dropped before the
+//!   request. A recorder task writes the results. Transient errors are retried with exponential back-off and
+//!   jitter up to `max_attempts`; a credentials error pauses the worker and
+//!   hands the job back unspent.
+//!
+//! Shutdown: stop claiming, wait up to [`SHUTDOWN_GRACE`] for jobs in
+//! flight, write what finished. Anything still `running` is requeued at the
+//! next start.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use tokio::sync::{Mutex, Semaphore, mpsc};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::{LookupError, LookupResult, Provider};
+use crate::AppState;
+use crate::config::LookupConfig;
+use crate::error::AppResult;
+use crate::model::time::now_ms;
+use crate::store::lookups::{self, Job};
+
+/// How long shutdown waits for lookups in flight.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// The longest the dispatcher sleeps without looking at the table.
+const POLL: Duration = Duration::from_secs(1);
+/// Jobs a local provider settles per transaction.
+const LOCAL_BATCH: usize = 256;
+/// After a partial local batch, wait this long for more jobs so a stream of
+/// creates is settled in a few transactions instead of one per create.
+const LOCAL_LINGER: Duration = Duration::from_millis(25);
+/// Results written per transaction.
+const RECORD_BATCH: usize = 256;
+/// Back-off never exceeds this.
+const MAX_BACKOFF_MS: u64 = 10 * 60 * 1000;
+
+struct Ctx {
+    state: AppState,
+    provider: Provider,
+    cfg: LookupConfig,
+    rate: RateLimit,
+}
+
+/// Requeues jobs left `running` by a previous process, then starts the pool.
+/// The returned task ends after `cancel` fires and jobs in flight settle.
+pub async fn start(state: AppState, cancel: CancellationToken) -> AppResult<JoinHandle<()>> {
+    let cfg = state.config.lookups.clone();
+    let provider = Provider::from_config(&cfg)?;
+    let requeued = state.db.write(|tx| lookups::requeue_running(tx)).await?;
+    if requeued > 0 {
+        tracing::info!(
+            requeued,
+            "requeued lookups interrupted by the last shutdown"
+        );
+    }
+    tracing::info!(
+        provider = provider.name(),
+        concurrency = cfg.concurrency,
+        rate = cfg.rate,
+        "lookup worker started"
+    );
+    let ctx = Arc::new(Ctx {
+        rate: RateLimit::new(cfg.rate),
+        state,
+        provider,
+        cfg,
+    });
+    Ok(tokio::spawn(async move {
+        if matches!(ctx.provider, Provider::Twilio(_)) {
+            run_remote(ctx, cancel).await;
+        } else {
+            run_local(ctx, cancel).await;
+        }
+        tracing::info!("lookup worker stopped");
+    }))
+}
+
+/// Sleeps until a job may be due: woken by a commit, the next `run_after`,
+/// the poll interval or shutdown.
+async fn idle(ctx: &Ctx, cancel: &CancellationToken) {
+    let next = ctx.state.db.read(lookups::next_due).await.ok().flatten();
+    let wait = match next {
+        Some(t) => Duration::from_millis((t - now_ms()).clamp(5, POLL.as_millis() as i64) as u64),
+        None => POLL,
+    };
+    tokio::select! {
+        () = ctx.state.wake.lookups.notified() => {}
+        () = tokio::time::sleep(wait) => {}
+        () = cancel.cancelled() => {}
+    }
+}
+
+async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
+    while !cancel.is_cancelled() {
+        let c = ctx.clone();
+        let settled = ctx
+            .state
+            .db
+            .write(move |tx| {
+                let jobs = lookups::claim(tx, now_ms(), LOCAL_BATCH)?;
+                let name = c.provider.name();
+                for job in &jobs {
+                    let answer = c.provider.local_answer(&job.phone).expect("local provider");
+                    lookups::complete(tx, job, &answer, name)?;
+                }
+                Ok(jobs.len())
+            })
+            .await;
+        match settled {
+            Ok(0) => idle(&ctx, &cancel).await,
+            Ok(n) if n < LOCAL_BATCH => {
+                tokio::select! {
+                    () = tokio::time::sleep(LOCAL_LINGER) => {}
+                    () = cancel.cancelled() => {}
+                }
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::error!(%err, "lookup batch failed; retrying shortly");
+                tokio::select! {
+                    () = tokio::time::sleep(POLL) => {}
+                    () = cancel.cancelled() => {}
+                }
+            }
+        }
+    }
+}
+
+async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
+    let concurrency = ctx.cfg.concurrency as usize;
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let (results, inbox) = mpsc::unbounded_channel();
+    let recorder = tokio::spawn(record(ctx.clone(), inbox));
+    let mut running = JoinSet::new();
+    // Claimed (so `running` in the table) but waiting for a slot: claiming a
+    // batch at a time keeps the claim transactions few.
+    let mut claimed: VecDeque<Job> = VecDeque::new();
+    loop {
+        while running.try_join_next().is_some() {}
+        if cancel.is_cancelled() || ctx.state.lookups.is_paused() {
+            break;
+        }
+        if claimed.is_empty() {
+            let got = ctx
+                .state
+                .db
+                .write(move |tx| lookups::claim(tx, now_ms(), concurrency))
+                .await;
+            match got {
+                Ok(jobs) if jobs.is_empty() => idle(&ctx, &cancel).await,
+                Ok(jobs) => claimed.extend(jobs),
+                Err(err) => {
+                    tracing::error!(%err, "claiming lookups failed; retrying shortly");
+                    tokio::select! {
+                        () = tokio::time::sleep(POLL) => {}
+                        () = cancel.cancelled() => {}
+                    }
+                }
+            }
+            continue;
+        }
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = cancel.cancelled() => break,
+        };
+        if ctx.state.lookups.is_paused() {
+            break;
+        }
+        let job = claimed.pop_front().expect("not empty");
+        let ctx = ctx.clone();
+        let results = results.clone();
+        running.spawn(async move {
+            ctx.rate.wait().await;
+            // A job superseded (new phone, delete) since it was claimed is
+            // not worth a request.
+            let job_ = job.clone();
+            let wanted = ctx
+                .state
+                .db
+                .read(move |conn| lookups::is_current(conn, &job_))
+                .await
+                .unwrap_or(true);
+            let result = if wanted {
+                Some(ctx.provider.lookup(&job.phone).await)
+            } else {
+                None
+            };
+            if let Some(Err(LookupError::Unauthorized(reason))) = &result
+                && ctx.state.lookups.pause(reason)
+            {
+                tracing::error!(
+                    "lookups paused: {reason}. Queued lookups are kept; restart Roster with working credentials to resume"
+                );
+            }
+            let _ = results.send((job, result));
+            drop(permit);
+        });
+    }
+    if ctx.state.lookups.is_paused() {
+        // Paused until restart: jobs stay queued, unspent.
+        hand_back(&ctx, &mut claimed).await;
+        cancel.cancelled().await;
+    }
+    hand_back(&ctx, &mut claimed).await;
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            unfinished = running.len(),
+            "lookups still in flight at shutdown; they will run again at the next start"
+        );
+        running.abort_all();
+    }
+    drop(results);
+    let _ = recorder.await;
+}
+
+/// Returns claimed jobs that never started to the queue, attempt unspent.
+async fn hand_back(ctx: &Ctx, claimed: &mut VecDeque<Job>) {
+    if claimed.is_empty() {
+        return;
+    }
+    let jobs: Vec<Job> = claimed.drain(..).collect();
+    let released = ctx
+        .state
+        .db
+        .write(move |tx| {
+            for job in &jobs {
+                lookups::release(tx, job)?;
+            }
+            Ok(())
+        })
+        .await;
+    if let Err(err) = released {
+        tracing::error!(%err, "returning claimed lookups failed; they run again at the next start");
+    }
+}
+
+/// Writes remote results, batching whatever has arrived.
+async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<LookupResult>)>) {
+    while let Some(first) = inbox.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match inbox.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let c = ctx.clone();
+        let written = ctx
+            .state
+            .db
+            .write(move |tx| {
+                let mut requeued = false;
+                for (job, result) in &batch {
+                    requeued |= settle(tx, &c, job, result)?;
+                }
+                Ok(requeued)
+            })
+            .await;
+        match written {
+            // A retry may be due before the dispatcher's next poll.
+            Ok(true) => ctx.state.wake.lookups.notify_one(),
+            Ok(false) => {}
+            Err(err) => tracing::error!(
+                %err,
+                "writing lookup results failed; those jobs run again at the next start"
+            ),
+        }
+    }
+}
+
+/// Applies one result; true when the job went back to the queue.
+fn settle(
+    tx: &rusqlite::Connection,
+    ctx: &Ctx,
+    job: &Job,
+    result: &Option<LookupResult>,
+) -> AppResult<bool> {
+    let contact = job.contact_id.as_str();
+    let Some(result) = result else {
+        lookups::discard(tx, job)?;
+        return Ok(false);
+    };
+    match result {
+        Ok(answer) => {
+            lookups::complete(tx, job, answer, ctx.provider.name())?;
+            Ok(false)
+        }
+        Err(LookupError::Transient(err)) if job.attempts < ctx.cfg.max_attempts => {
+            let delay = backoff(ctx.cfg.retry_base_ms, job.attempts);
+            tracing::info!(contact, attempt = job.attempts, %err, delay_ms = delay, "lookup will be retried");
+            lookups::retry(tx, job, err, now_ms() + delay as i64)?;
+            Ok(true)
+        }
+        Err(LookupError::Transient(err)) | Err(LookupError::Permanent(err)) => {
+            tracing::warn!(contact, attempts = job.attempts, %err, "lookup failed");
+            lookups::fail(tx, job, err)?;
+            Ok(false)
+        }
+        Err(LookupError::Unauthorized(_)) => {
+            lookups::release(tx, job)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Exponential back-off with jitter: `base * 2^(attempt-1)`, capped, then a
+/// random point in its upper half so retries of a burst spread out.
+pub fn backoff(base_ms: u64, attempt: u32) -> u64 {
+    let exp = base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
+    let capped = exp.clamp(1, MAX_BACKOFF_MS);
+    rand::rng().random_range(capped / 2..=capped)
+}
+
+/// Spaces provider requests at least `1/rate` seconds apart.
+struct RateLimit {
+    interval: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl RateLimit {
+    fn new(rate: f64) -> Self {
+        let interval =
+            (rate.is_finite() && rate > 0.0).then(|| Duration::from_secs_f64(1.0 / rate));
+        Self {
+            interval,
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let Some(interval) = self.interval else {
+            return;
+        };
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_caps() {
+        for attempt in 1..=5 {
+            let full = 100u64 << (attempt - 1);
+            let d = backoff(100, attempt);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d}");
+        }
+        assert!(backoff(1_000, 60) <= super::MAX_BACKOFF_MS);
+    }
+}
