@@ -7,6 +7,7 @@ use clap::Args;
 
 pub const DEFAULT_DATA_DIR: &str = "./roster-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
 
 /// Where the data lives; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -25,6 +26,10 @@ pub struct Config {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "ROSTER_LISTEN", default_value = DEFAULT_LISTEN)]
     pub listen: String,
+
+    /// Largest CSV upload accepted by the import endpoint, in bytes.
+    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
 }
 
 impl Config {
@@ -35,6 +40,7 @@ impl Config {
                 data_dir: data_dir.into(),
             },
             listen: DEFAULT_LISTEN.to_string(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Roster: a self-hosted contacts server serving the Amplifi contacts API.
 
 pub mod config;
+pub mod csvio;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -76,6 +77,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let state = AppState::new(db, config);
+    if let Err(err) = csvio::resume(&state) {
+        tracing::error!(%err, "could not resume unfinished imports");
+    }
     let app = app(state.clone());
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

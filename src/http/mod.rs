@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod contacts;
 pub mod extract;
+pub mod imports;
 
 use std::time::Duration;
 
@@ -29,6 +30,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/contacts/{id}/opt-out", post(contacts::opt_out))
         .route("/contacts/{id}/opt-in", post(contacts::opt_in))
+        .route(
+            "/contacts/import",
+            // Uploads stream to disk with their own size limit.
+            post(imports::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/contacts/export", get(imports::export))
+        .route("/imports", get(imports::list))
+        .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()

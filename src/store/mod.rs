@@ -2,6 +2,7 @@
 //! `&Transaction` (writes, always inside `Db::write`).
 
 pub mod contacts;
+pub mod imports;
 pub mod keys;
 pub mod lookups;
 pub mod orgs;
