@@ -635,3 +635,24 @@ fn an_import_interrupted_by_a_crash_resumes_at_restart() {
     assert_eq!(total, 30_000, "no row lost, none doubled");
     assert!(!Path::new(&dir.join("imports").join(format!("{id}.csv"))).exists());
 }
+
+#[test]
+fn uploads_past_the_configured_limit_are_413() {
+    let server = Server::start_with(&["--max-upload-bytes", "100"], &[]);
+    let c = server.client("acme");
+    let r = post_csv(&c, big_csv(10, 5_000_000), "");
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert_eq!(r.code(), "payload_too_large");
+    assert_eq!(post_csv(&c, "phone\n9195550091\n", "").status, 202);
+    assert_eq!(
+        c.get("/api/imports").body["imports"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let leftovers = std::fs::read_dir(server.data_dir.join("imports"))
+        .unwrap()
+        .count();
+    assert!(leftovers <= 1, "a refused upload leaves no file");
+}
