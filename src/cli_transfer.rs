@@ -79,7 +79,8 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
             .map_err(AppError::internal)?,
     );
     let started = std::time::Instant::now();
-    let imp = importer::run(&db, &id, &mut |p| {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let imp = importer::run(&db, &id, &never, &mut |p| {
         bar.set_length(p.total_rows.max(0) as u64);
         bar.set_position(p.counters.processed.max(0) as u64);
     })?;

@@ -33,6 +33,9 @@ pub struct AppState {
 pub struct Wake {
     pub search: Notify,
     pub lookups: Notify,
+    /// Set when the server stops: imports pause between batches (and
+    /// resume at the next start).
+    pub shutdown: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -85,5 +88,9 @@ pub async fn run(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| AppError::internal(format!("server: {e}")))?;
+    state
+        .wake
+        .shutdown
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     Ok(())
 }

@@ -612,6 +612,20 @@ fn imports_and_exports_are_scoped_to_the_organization() {
 
 #[test]
 fn an_import_interrupted_by_a_crash_resumes_at_restart() {
+    resumes_after(Server::kill9);
+}
+
+#[test]
+fn an_import_paused_by_a_shutdown_resumes_at_restart() {
+    resumes_after(|s| {
+        assert!(
+            s.terminate().success(),
+            "the server stops cleanly mid-import"
+        );
+    });
+}
+
+fn resumes_after(stop: impl FnOnce(&mut Server)) {
     let mut server = Server::start();
     let c = server.client("acme");
     let r = post_csv(&c, big_csv(30_000, 3_000_000), "");
@@ -620,7 +634,7 @@ fn an_import_interrupted_by_a_crash_resumes_at_restart() {
         let b = c.get(&format!("/api/imports/{id}")).body;
         (b["processed"].as_i64().unwrap_or(0) > 0 || b["status"] == "completed").then_some(())
     });
-    server.kill9();
+    stop(&mut server);
     let dir = server.data_dir.clone();
     let restarted = Server::start_in(&dir, &[], &[]);
     let c = restarted.client_with_key(c.key.as_deref().unwrap());

@@ -6,6 +6,7 @@
 //! Memory stays bounded by two batches in flight, whatever the file size.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde_json::{Map, Value, json};
@@ -164,7 +165,14 @@ pub struct Progress {
 /// Runs (or resumes) the import `id` to its end on the calling thread and
 /// returns its final state. A resumed import skips the rows its counters
 /// say were already committed. `on_batch` is called after every commit.
-pub fn run(db: &Db, id: &str, on_batch: &mut dyn FnMut(Progress)) -> AppResult<Import> {
+/// When `stop` is set, the import pauses before its next batch and stays
+/// `running`, to be resumed later.
+pub fn run(
+    db: &Db,
+    id: &str,
+    stop: &AtomicBool,
+    on_batch: &mut dyn FnMut(Progress),
+) -> AppResult<Import> {
     let load = |db: &Db| {
         db.read_blocking(|c| imports::get_by_id(c, id))?
             .ok_or_else(|| AppError::internal(format!("import {id} vanished")))
@@ -173,7 +181,7 @@ pub fn run(db: &Db, id: &str, on_batch: &mut dyn FnMut(Progress)) -> AppResult<I
     if imp.status.is_finished() {
         return Ok(imp);
     }
-    if let Err(err) = execute(db, &imp, on_batch) {
+    if let Err(err) = execute(db, &imp, stop, on_batch) {
         let message = match &err {
             AppError::Internal(detail) => format!("the import stopped on an error: {detail}"),
             other => other.to_string(),
@@ -184,7 +192,12 @@ pub fn run(db: &Db, id: &str, on_batch: &mut dyn FnMut(Progress)) -> AppResult<I
     load(db)
 }
 
-fn execute(db: &Db, imp: &Import, on_batch: &mut dyn FnMut(Progress)) -> AppResult<()> {
+fn execute(
+    db: &Db,
+    imp: &Import,
+    stop: &AtomicBool,
+    on_batch: &mut dyn FnMut(Progress),
+) -> AppResult<()> {
     let options = ImportOptions::from_json(&imp.options)?;
     let path = PathBuf::from(
         imp.source_path
@@ -232,7 +245,7 @@ fn execute(db: &Db, imp: &Import, on_batch: &mut dyn FnMut(Progress)) -> AppResu
             counters: imp.counters,
             errors: imp.errors.as_array().cloned().unwrap_or_default(),
         };
-        writer.consume(rx, total, on_batch)
+        writer.consume(rx, total, stop, on_batch)
     })
 }
 
@@ -296,10 +309,14 @@ impl Writer<'_> {
         &mut self,
         rx: Receiver<AppResult<Vec<Prepared>>>,
         total: i64,
+        stop: &AtomicBool,
         on_batch: &mut dyn FnMut(Progress),
     ) -> AppResult<()> {
         let id = self.imp.id.clone();
         for batch in rx {
+            if stop.load(Ordering::SeqCst) {
+                return Ok(());
+            }
             let batch = batch?;
             let saved = (self.counters, self.errors.len());
             let db = self.db;

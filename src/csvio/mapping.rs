@@ -21,6 +21,17 @@ pub enum Target {
     Ignore,
 }
 
+impl Target {
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Field(f) => (*f).to_string(),
+            Target::OptedOut => "optedOut".into(),
+            Target::Custom(k) => format!("{CUSTOM_PREFIX}{k}"),
+            Target::Ignore => "null".into(),
+        }
+    }
+}
+
 /// Header spellings (normalized: lower-case letters and digits only).
 const SYNONYMS: &[(&str, &[&str])] = &[
     (
@@ -218,7 +229,7 @@ impl Plan {
             if !matches!(t, Target::Ignore) && taken.iter().filter(|x| *x == t).count() > 1 {
                 return Err(AppError::validation(
                     "mapping",
-                    format!("the mapping sends two columns to {t:?}"),
+                    format!("the mapping sends two columns to {}", t.describe()),
                 ));
             }
         }

@@ -19,7 +19,9 @@ use crate::store::imports::{self, Status};
 pub fn spawn(state: AppState, id: String) {
     tokio::task::spawn_blocking(move || {
         let notify = state.clone();
-        let result = importer::run(&state.db, &id, &mut |_| notify.notify_writers());
+        let result = importer::run(&state.db, &id, &state.wake.shutdown, &mut |_| {
+            notify.notify_writers()
+        });
         match result {
             Ok(imp) => {
                 if imp.status.is_finished()
