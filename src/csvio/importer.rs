@@ -372,7 +372,12 @@ impl Writer<'_> {
             }
         };
         let org = self.imp.org;
-        let has_custom = patch.custom_fields.value().is_some();
+        // Only a cell typed as a number or boolean can disagree in type with
+        // the value it reads the same as (a text cell equals only text).
+        let has_custom = patch
+            .custom_fields
+            .value()
+            .is_some_and(|f| f.as_map().values().any(|v| !v.is_string()));
         if self.mode == ImportMode::SkipExisting || has_custom {
             let phone = patch.phone.value().map(|p| p.as_str().to_string());
             let email = patch.email.value().map(|e| e.key());
