@@ -185,10 +185,35 @@ pub fn export(args: ExportArgs) -> Result<(), AppError> {
     let filter = export::resolve_filter(&get)?;
     let format = Format::parse(args.format.as_deref())?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let mut out = QuietPipe(std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()));
     let n =
         db.read_blocking(|conn| export::write(conn, org.org, &org.id, &filter, format, &mut out))?;
     out.flush().map_err(AppError::internal)?;
     eprintln!("Exported {n} contacts.");
     Ok(())
+}
+
+/// Stdout for `roster export`: a reader that stops early (`| head`) ends the
+/// export quietly, as with other command-line tools.
+struct QuietPipe<W: Write>(W);
+
+impl<W: Write> QuietPipe<W> {
+    fn check<T>(r: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &r
+            && e.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            std::process::exit(0);
+        }
+        r
+    }
+}
+
+impl<W: Write> Write for QuietPipe<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Self::check(self.0.write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Self::check(self.0.flush())
+    }
 }

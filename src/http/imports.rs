@@ -295,14 +295,24 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
+/// The filter an export request selects. `segmentId` and `search` will be
+/// resolved here (a segment's stored filter; the search index's matches);
+/// until then `export::resolve_filter` refuses them.
+async fn resolve_filter(
+    _state: &AppState,
+    _auth: &Auth,
+    query: &QueryMap,
+) -> AppResult<crate::model::ContactFilter> {
+    export::resolve_filter(&query.getter())
+}
+
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
     query: QueryMap,
 ) -> AppResult<Response> {
-    let get = query.getter();
     let format = Format::parse(query.get("format").as_deref())?;
-    let filter = export::resolve_filter(&get)?;
+    let filter = resolve_filter(&state, &auth, &query).await?;
     let org = auth.org();
     let org_uuid = auth.org_id().to_string();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
