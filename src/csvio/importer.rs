@@ -327,12 +327,9 @@ impl Writer<'_> {
                 for p in batch {
                     self.write_row(tx, p)?;
                 }
-                imports::save_progress(
-                    tx,
-                    &id,
-                    &self.counters,
-                    &Value::Array(self.errors.clone()),
-                )?;
+                let errors =
+                    (self.errors.len() != saved.1).then(|| Value::Array(self.errors.clone()));
+                imports::save_progress(tx, &id, &self.counters, errors.as_ref())?;
                 Ok(true)
             });
             match outcome {

@@ -197,10 +197,16 @@ pub fn start(conn: &Connection, id: &str, total_rows: i64) -> AppResult<bool> {
     )? > 0)
 }
 
-pub fn save_progress(conn: &Connection, id: &str, c: &Counters, errors: &Value) -> AppResult<()> {
+/// Records the counters, and the kept errors when `errors` is given.
+pub fn save_progress(
+    conn: &Connection,
+    id: &str,
+    c: &Counters,
+    errors: Option<&Value>,
+) -> AppResult<()> {
     conn.prepare_cached(
         "UPDATE imports SET processed = ?2, created = ?3, merged = ?4, skipped = ?5,
-             failed = ?6, errors = ?7, updated_at = ?8
+             failed = ?6, errors = COALESCE(?7, errors), updated_at = ?8
          WHERE id = ?1",
     )?
     .execute(params![
@@ -210,7 +216,7 @@ pub fn save_progress(conn: &Connection, id: &str, c: &Counters, errors: &Value) 
         c.merged,
         c.skipped,
         c.failed,
-        errors.to_string(),
+        errors.map(Value::to_string),
         now_ms()
     ])?;
     Ok(())
