@@ -670,3 +670,47 @@ fn uploads_past_the_configured_limit_are_413() {
         .count();
     assert!(leftovers <= 1, "a refused upload leaves no file");
 }
+
+#[test]
+fn rows_failing_inside_the_write_path_fail_alone() {
+    let server = Server::start();
+    let c = server.client("acme");
+    let a = c.create(&json!({"phone": "9195550101", "firstName": "A"}));
+    let b = c.create(&json!({"email": "b@example.com", "firstName": "B"}));
+    let full: serde_json::Map<String, Value> =
+        (0..20).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let f = c.create(&json!({"phone": "9195550103", "customFields": full}));
+    let csv = "phone,email,first name,extra\n\
+               9195550104,,Before,\n\
+               9195550101,b@example.com,Both,\n\
+               9195550103,,Full,one too many\n\
+               9195550105,,After,\n";
+    let imp = import(&c, csv, "");
+    assert_eq!(imp["created"], 2, "{imp}");
+    assert_eq!(imp["failed"], 2, "{imp}");
+    assert_eq!(imp["errors"][0]["row"], 3);
+    assert!(
+        imp["errors"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("another"),
+        "{imp}"
+    );
+    assert_eq!(imp["errors"][1]["row"], 4);
+    assert!(
+        imp["errors"][1]["error"].as_str().unwrap().contains("20"),
+        "{imp}"
+    );
+    for before in [a, b, f] {
+        let id = before["id"].as_str().unwrap();
+        let now = c.get(&format!("/api/contacts/{id}")).body;
+        assert_eq!(
+            now,
+            before_without_outcome(before),
+            "a failed row changes nothing"
+        );
+    }
+    assert_eq!(by_phone(&c, "+19195550104")["firstName"], "Before");
+    assert_eq!(by_phone(&c, "+19195550105")["firstName"], "After");
+    assert_eq!(all_contacts(&c).len(), 5);
+}

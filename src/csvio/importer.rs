@@ -1,9 +1,11 @@
 //! The streaming importer. A reader thread parses and validates rows in
 //! batches (the same `ContactPatch` validation as the API); the calling
 //! thread writes each batch in one short write transaction through
-//! `store::contacts::create_or_merge`, with a savepoint per row so a bad row
-//! fails alone, and records the import's counters in that same transaction.
-//! Memory stays bounded by two batches in flight, whatever the file size.
+//! `store::contacts::create_or_merge` and records the import's counters in
+//! that same transaction. A row that fails inside the write path sends its
+//! batch back to be written again with a savepoint per row, so a bad row
+//! fails alone and never leaves half a contact. Memory stays bounded by two
+//! batches in flight, whatever the file size.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -244,6 +246,7 @@ fn execute(
             mode: options.mode,
             counters: imp.counters,
             errors: imp.errors.as_array().cloned().unwrap_or_default(),
+            redo: false,
         };
         writer.consume(rx, total, stop, on_batch)
     })
@@ -302,6 +305,8 @@ struct Writer<'a> {
     mode: ImportMode,
     counters: Counters,
     errors: Vec<Value>,
+    /// Set when a row failed inside the write path on the fast path.
+    redo: bool,
 }
 
 impl Writer<'_> {
@@ -318,37 +323,50 @@ impl Writer<'_> {
                 return Ok(());
             }
             let batch = batch?;
-            let saved = (self.counters, self.errors.len());
-            let db = self.db;
-            let outcome = db.write_blocking(|tx| {
-                if imports::status(tx, &id)? != Some(Status::Running) {
-                    return Ok(false);
-                }
-                for p in batch {
-                    self.write_row(tx, p)?;
-                }
-                let errors =
-                    (self.errors.len() != saved.1).then(|| Value::Array(self.errors.clone()));
-                imports::save_progress(tx, &id, &self.counters, errors.as_ref())?;
-                Ok(true)
-            });
-            match outcome {
-                Ok(true) => on_batch(Progress {
+            // Fast path: the batch without per-row savepoints. If a row fails
+            // inside the write path, the whole transaction is rolled back and
+            // the batch is written again with a savepoint per row, so a bad
+            // row never leaves half a contact behind.
+            let mut outcome = self.write_batch(&id, &batch, false);
+            if outcome.is_err() && self.redo {
+                self.redo = false;
+                outcome = self.write_batch(&id, &batch, true);
+            }
+            match outcome? {
+                true => on_batch(Progress {
                     total_rows: total,
                     counters: self.counters,
                 }),
                 // Cancelled: what was committed stays.
-                Ok(false) => return Ok(()),
-                Err(e) => {
-                    self.counters = saved.0;
-                    self.errors.truncate(saved.1);
-                    return Err(e);
-                }
+                false => return Ok(()),
             }
         }
         self.db
             .write_blocking(|tx| imports::finish(tx, &id, Status::Completed, None))?;
         Ok(())
+    }
+
+    /// Writes one batch in one transaction; false when the import was
+    /// cancelled meanwhile. On error the counters are as before the batch.
+    fn write_batch(&mut self, id: &str, batch: &[Prepared], careful: bool) -> AppResult<bool> {
+        let saved = (self.counters, self.errors.len());
+        let db = self.db;
+        let outcome = db.write_blocking(|tx| {
+            if imports::status(tx, id)? != Some(Status::Running) {
+                return Ok(false);
+            }
+            for p in batch {
+                self.write_row(tx, p, careful)?;
+            }
+            let errors = (self.errors.len() != saved.1).then(|| Value::Array(self.errors.clone()));
+            imports::save_progress(tx, id, &self.counters, errors.as_ref())?;
+            Ok(true)
+        });
+        if outcome.is_err() {
+            self.counters = saved.0;
+            self.errors.truncate(saved.1);
+        }
+        outcome
     }
 
     fn fail(&mut self, row: u64, err: RowError) {
@@ -359,12 +377,17 @@ impl Writer<'_> {
         }
     }
 
-    fn write_row(&mut self, tx: &rusqlite::Transaction, p: Prepared) -> AppResult<()> {
+    fn write_row(
+        &mut self,
+        tx: &rusqlite::Transaction,
+        p: &Prepared,
+        careful: bool,
+    ) -> AppResult<()> {
         self.counters.processed += 1;
-        let mut patch = match p.result {
-            Ok(patch) => patch,
+        let mut patch = match &p.result {
+            Ok(patch) => patch.clone(),
             Err(e) => {
-                self.fail(p.row, e);
+                self.fail(p.row, e.clone());
                 return Ok(());
             }
         };
@@ -403,14 +426,22 @@ impl Writer<'_> {
                 Ok(None) => {}
             }
         }
-        tx.prepare_cached("SAVEPOINT import_row")?.execute([])?;
+        if careful {
+            tx.prepare_cached("SAVEPOINT import_row")?.execute([])?;
+        }
         match contacts::create_or_merge(tx, org, patch, Source::Import) {
             Ok((_, outcome)) => {
-                tx.prepare_cached("RELEASE import_row")?.execute([])?;
+                if careful {
+                    tx.prepare_cached("RELEASE import_row")?.execute([])?;
+                }
                 match outcome {
                     Outcome::Created => self.counters.created += 1,
                     Outcome::Merged => self.counters.merged += 1,
                 }
+            }
+            Err(err) if !careful && !matches!(err, AppError::Internal(_)) => {
+                self.redo = true;
+                return Err(err);
             }
             Err(err) => {
                 tx.prepare_cached("ROLLBACK TO import_row")?.execute([])?;
