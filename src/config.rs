@@ -7,6 +7,7 @@ use clap::Args;
 
 pub const DEFAULT_DATA_DIR: &str = "./roster-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
 
 /// Where the data lives; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -34,6 +35,9 @@ pub struct Config {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub lookups: LookupConfig,
+    /// Largest CSV upload accepted by the import endpoint, in bytes.
+    #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: u64,
 }
 
 impl Config {
@@ -45,6 +49,7 @@ impl Config {
             },
             listen: DEFAULT_LISTEN.to_string(),
             public_url: None,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             lookups: LookupConfig::default(),
         }
     }

@@ -1,6 +1,7 @@
 //! Roster: a self-hosted contacts server serving the Amplifi contacts API.
 
 pub mod config;
+pub mod csvio;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -35,6 +36,9 @@ pub struct AppState {
 pub struct Wake {
     pub search: Notify,
     pub lookups: Notify,
+    /// Set when the server stops: imports pause between batches (and
+    /// resume at the next start).
+    pub shutdown: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -80,18 +84,30 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let state = AppState::new(db, config);
-    // Fired by the shutdown signal, so the lookup worker stops claiming while
-    // the server finishes its requests.
+    if let Err(err) = csvio::resume(&state) {
+        tracing::error!(%err, "could not resume unfinished imports");
+    }
+    // Fired by the shutdown signal, so the lookup worker stops claiming and
+    // imports pause between batches while the server finishes its requests.
     let stopping = tokio_util::sync::CancellationToken::new();
     let lookups = jobs::start(state.clone(), stopping.clone()).await?;
     let app = app(state.clone());
     let signal = stopping.clone();
+    let signalled = state.clone();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
+            signalled
+                .wake
+                .shutdown
+                .store(true, std::sync::atomic::Ordering::SeqCst);
             signal.cancel();
         })
         .await;
+    state
+        .wake
+        .shutdown
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     stopping.cancel();
     let _ = lookups.await;
     served.map_err(|e| AppError::internal(format!("server: {e}")))?;

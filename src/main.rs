@@ -10,6 +10,8 @@ use roster::model::time::format_ms;
 use roster::store::{keys, orgs};
 use tracing_subscriber::EnvFilter;
 
+mod cli_transfer;
+
 #[derive(Parser)]
 #[command(
     name = "roster",
@@ -31,6 +33,10 @@ enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Import a CSV file into an organization (works while a server runs).
+    Import(cli_transfer::ImportArgs),
+    /// Export an organization's contacts as CSV or NDJSON to stdout.
+    Export(cli_transfer::ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Serve(config) => serve(config),
         Command::Keys(cmd) => keys_command(cmd),
         Command::Orgs(cmd) => orgs_command(cmd),
+        Command::Import(args) => cli_transfer::import(args),
+        Command::Export(args) => cli_transfer::export(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod contacts;
 pub mod extract;
 pub mod filters;
+pub mod imports;
 pub mod lookups;
 pub mod notes;
 pub mod segments;
@@ -65,6 +66,14 @@ pub fn router(state: AppState) -> Router {
             get(lookups::latest).post(lookups::requeue),
         )
         .route("/lookups/status", get(lookups::status))
+        .route(
+            "/contacts/import",
+            // Uploads stream to disk with their own size limit.
+            post(imports::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/contacts/export", get(imports::export))
+        .route("/imports", get(imports::list))
+        .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()

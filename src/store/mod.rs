@@ -3,6 +3,7 @@
 
 pub mod bulk;
 pub mod contacts;
+pub mod imports;
 pub mod keys;
 pub mod lookups;
 pub mod notes;

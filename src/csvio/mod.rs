@@ -1,0 +1,72 @@
+//! CSV import and export: header mapping, file reading, the streaming
+//! importer and the exporter. `docs/import-export.md` describes the
+//! behaviour users see.
+
+pub mod export;
+pub mod importer;
+pub mod mapping;
+pub mod source;
+
+use std::path::Path;
+
+use crate::AppState;
+use crate::error::AppResult;
+use crate::model::time::now_ms;
+use crate::store::imports::{self, Status};
+
+/// Runs the import `id` on the blocking pool, waking the index and lookup
+/// workers after every batch, and removes its uploaded file once finished.
+pub fn spawn(state: AppState, id: String) {
+    tokio::task::spawn_blocking(move || {
+        let notify = state.clone();
+        let result = importer::run(&state.db, &id, &state.wake.shutdown, &mut |_| {
+            notify.notify_writers()
+        });
+        match result {
+            Ok(imp) => {
+                if imp.status.is_finished()
+                    && let Some(path) = imp.source_path.as_deref()
+                    && is_upload(&state.config.data.data_dir, Path::new(path))
+                {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            Err(err) => tracing::error!(import = %id, %err, "import could not run"),
+        }
+    });
+}
+
+fn is_upload(data_dir: &Path, path: &Path) -> bool {
+    path.starts_with(importer::upload_dir(data_dir))
+}
+
+/// How long a command-line import may go without committing a batch before
+/// a starting server takes it for dead.
+const STALE_MS: i64 = 5 * 60 * 1000;
+
+/// At server start: imports of uploaded files that a stop or crash left
+/// queued or running are resumed from the last committed batch; imports run
+/// by `roster import` that have not progressed for five minutes are marked
+/// failed (their process is gone; the file is the user's to import again).
+pub fn resume(state: &AppState) -> AppResult<()> {
+    let list = state.db.read_blocking(imports::unfinished)?;
+    for imp in list {
+        let upload = imp
+            .source_path
+            .as_deref()
+            .is_some_and(|p| is_upload(&state.config.data.data_dir, Path::new(p)));
+        if upload {
+            tracing::info!(import = %imp.id, processed = imp.counters.processed, "resuming import");
+            spawn(state.clone(), imp.id);
+        } else if now_ms() - imp.updated_at > STALE_MS {
+            let message = format!(
+                "interrupted: the importing process stopped after {} rows; they stay, import the file again to finish (rows already imported merge without change)",
+                imp.counters.processed
+            );
+            state.db.write_blocking(|tx| {
+                imports::finish(tx, &imp.id, Status::Failed, Some(&message))
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! `/api/contacts/import`, `/api/imports` and `/api/contacts/export`.
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
+use serde_json::{Map, Value, json};
+use tokio::io::AsyncWriteExt;
+
+use super::auth::Auth;
+use super::extract::QueryMap;
+use crate::AppState;
+use crate::csvio::export::{self, Format};
+use crate::csvio::importer::{ImportOptions, upload_dir};
+use crate::error::{AppError, AppResult};
+use crate::store::{imports, new_id};
+
+/// Largest `options` part of a multipart upload.
+const MAX_OPTIONS: usize = 64 * 1024;
+
+fn import_id(raw: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| AppError::not_found("import"))
+}
+
+/// Streams an upload into a file, refusing more than `max` bytes.
+struct Upload {
+    file: tokio::fs::File,
+    path: std::path::PathBuf,
+    len: u64,
+    max: u64,
+}
+
+impl Upload {
+    async fn new(state: &AppState, id: &str) -> AppResult<Self> {
+        let dir = upload_dir(&state.config.data.data_dir);
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+        let path = dir.join(format!("{id}.csv"));
+        let file = tokio::fs::File::create(&path)
+            .await
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", path.display())))?;
+        Ok(Self {
+            file,
+            path,
+            len: 0,
+            max: state.config.max_upload_bytes,
+        })
+    }
+
+    async fn write(&mut self, chunk: &[u8]) -> AppResult<()> {
+        self.len += chunk.len() as u64;
+        if self.len > self.max {
+            return Err(AppError::PayloadTooLarge(self.max as usize));
+        }
+        self.file
+            .write_all(chunk)
+            .await
+            .map_err(|e| AppError::internal(format!("writing the upload: {e}")))
+    }
+
+    async fn finish(mut self) -> AppResult<std::path::PathBuf> {
+        self.file
+            .flush()
+            .await
+            .map_err(|e| AppError::internal(format!("writing the upload: {e}")))?;
+        if self.len == 0 {
+            return Err(AppError::validation("file", "the file is empty"));
+        }
+        Ok(self.path)
+    }
+}
+
+fn read_error(e: impl std::fmt::Display) -> AppError {
+    AppError::bad_request(
+        "invalid_upload",
+        None,
+        format!("the upload could not be read: {e}"),
+    )
+}
+
+/// Options of a `text/csv` upload come from the query string: `options`
+/// (JSON), or `tags`, `mode`, `delimiter` one by one.
+fn query_options(query: &QueryMap) -> AppResult<Value> {
+    let mut obj = match query.get("options") {
+        Some(s) => match serde_json::from_str(&s) {
+            Ok(Value::Object(m)) => m,
+            _ => {
+                return Err(AppError::validation(
+                    "options",
+                    "options must be a JSON object",
+                ));
+            }
+        },
+        None => Map::new(),
+    };
+    for key in ["tags", "mode", "delimiter"] {
+        if let Some(v) = query.get(key) {
+            obj.insert(key.into(), Value::String(v));
+        }
+    }
+    Ok(Value::Object(obj))
+}
+
+async fn receive(
+    state: &AppState,
+    id: &str,
+    query: &QueryMap,
+    req: Request,
+) -> AppResult<(std::path::PathBuf, Value)> {
+    let mime = req
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "text/csv" | "application/csv" | "text/plain" | "text/tab-separated-values" => {
+            let options = query_options(query)?;
+            let mut upload = Upload::new(state, id).await?;
+            let mut body = req.into_body().into_data_stream();
+            while let Some(chunk) = body.next().await {
+                upload.write(&chunk.map_err(read_error)?).await?;
+            }
+            Ok((upload.finish().await?, options))
+        }
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(req, state)
+                .await
+                .map_err(read_error)?;
+            let mut options = query_options(query)?;
+            let mut file = None;
+            while let Some(mut field) = multipart.next_field().await.map_err(read_error)? {
+                match field.name() {
+                    Some("file") if file.is_none() => {
+                        let mut upload = Upload::new(state, id).await?;
+                        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+                            upload.write(&chunk).await?;
+                        }
+                        file = Some(upload.finish().await?);
+                    }
+                    Some("options") => {
+                        let mut text = Vec::new();
+                        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+                            text.extend_from_slice(&chunk);
+                            if text.len() > MAX_OPTIONS {
+                                return Err(AppError::validation(
+                                    "options",
+                                    "options are too large",
+                                ));
+                            }
+                        }
+                        options = serde_json::from_slice(&text).map_err(|e| {
+                            AppError::validation(
+                                "options",
+                                format!("options are not valid JSON: {e}"),
+                            )
+                        })?;
+                    }
+                    _ => {}
+                }
+            }
+            let file = file.ok_or_else(|| {
+                AppError::validation("file", "the multipart body has no 'file' part")
+            })?;
+            Ok((file, options))
+        }
+        _ => Err(AppError::UnsupportedMediaType(
+            "send the CSV as text/csv, or as multipart/form-data with a 'file' part".into(),
+        )),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: QueryMap,
+    req: Request,
+) -> AppResult<Response> {
+    auth.require_write()?;
+    let id = new_id();
+    let received = receive(&state, &id, &query, req).await;
+    let (path, options) = match received.and_then(|(path, options)| {
+        ImportOptions::from_json(&options)?;
+        Ok((path, options))
+    }) {
+        Ok(v) => v,
+        Err(err) => {
+            let path = upload_dir(&state.config.data.data_dir).join(format!("{id}.csv"));
+            let _ = tokio::fs::remove_file(path).await;
+            return Err(err);
+        }
+    };
+    let org = auth.org();
+    let source = path.to_string_lossy().into_owned();
+    let key = id.clone();
+    state
+        .db
+        .write(move |tx| imports::create(tx, &key, org, &options, &source))
+        .await?;
+    crate::csvio::spawn(state.clone(), id.clone());
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "importId": id, "status": "queued" })),
+    )
+        .into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    let id = import_id(&id)?;
+    let org = auth.org();
+    let imp = state
+        .db
+        .read(move |conn| imports::get(conn, org, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("import"))?;
+    Ok(Json(imp.to_json(true)))
+}
+
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    let org = auth.org();
+    let list = state
+        .db
+        .read(move |conn| imports::list(conn, org, 50))
+        .await?;
+    Ok(Json(json!({
+        "imports": list.iter().map(|i| i.to_json(false)).collect::<Vec<_>>()
+    })))
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = import_id(&id)?;
+    let org = auth.org();
+    let imp = state
+        .db
+        .write(move |tx| {
+            let Some(imp) = imports::get(tx, org, &id)? else {
+                return Err(AppError::not_found("import"));
+            };
+            if !imports::cancel(tx, org, &id)? {
+                return Err(AppError::Conflict(format!(
+                    "the import is already {}; only a queued or running import can be cancelled",
+                    imp.status.as_str()
+                )));
+            }
+            imports::get(tx, org, &id)?.ok_or_else(|| AppError::not_found("import"))
+        })
+        .await?;
+    Ok(Json(imp.to_json(true)))
+}
+
+/// A `Write` that hands the response body to the client in chunks.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
+
+/// The filter an export request selects. `segmentId` and `search` will be
+/// resolved here (a segment's stored filter; the search index's matches);
+/// until then `export::resolve_filter` refuses them.
+async fn resolve_filter(
+    _state: &AppState,
+    _auth: &Auth,
+    query: &QueryMap,
+) -> AppResult<crate::model::ContactFilter> {
+    export::resolve_filter(&query.getter())
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: QueryMap,
+) -> AppResult<Response> {
+    let format = Format::parse(query.get("format").as_deref())?;
+    let filter = resolve_filter(&state, &auth, &query).await?;
+    let org = auth.org();
+    let org_uuid = auth.org_id().to_string();
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let result =
+            db.read_blocking(|conn| export::write(conn, org, &org_uuid, &filter, format, &mut out));
+        if let Err(err) = result {
+            tracing::error!(%err, "export stopped");
+            // Ends the body with an error, so the client sees a broken
+            // transfer rather than a file that looks complete.
+            let _ = tx.blocking_send(Err(std::io::Error::other(err.to_string())));
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Ndjson => "ndjson",
+    };
+    Ok((
+        [
+            (CONTENT_TYPE, format.content_type().to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"contacts.{ext}\""),
+            ),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}

@@ -1,0 +1,293 @@
+//! The `imports` table: one row per CSV import, with its counters and the
+//! first errors. The importer updates a row in the same transaction as the
+//! batch of contacts it reports, so the counters always match what landed.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde_json::{Value, json};
+
+use crate::error::AppResult;
+use crate::model::time::{format_ms, now_ms};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Queued,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Queued => "queued",
+            Status::Running => "running",
+            Status::Completed => "completed",
+            Status::Failed => "failed",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Self {
+        match s {
+            "queued" => Status::Queued,
+            "running" => Status::Running,
+            "completed" => Status::Completed,
+            "cancelled" => Status::Cancelled,
+            _ => Status::Failed,
+        }
+    }
+
+    pub fn is_finished(self) -> bool {
+        !matches!(self, Status::Queued | Status::Running)
+    }
+}
+
+/// What an import has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub processed: i64,
+    pub created: i64,
+    pub merged: i64,
+    pub skipped: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Import {
+    pub id: String,
+    pub org: i64,
+    pub status: Status,
+    pub options: Value,
+    pub source_path: Option<String>,
+    pub total_rows: Option<i64>,
+    pub counters: Counters,
+    pub errors: Value,
+    pub message: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, org, status, options, source_path, total_rows, processed, created, \
+     merged, skipped, failed, errors, message, created_at, updated_at, finished_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Import> {
+    let options: String = r.get(3)?;
+    let errors: String = r.get(11)?;
+    Ok(Import {
+        id: r.get(0)?,
+        org: r.get(1)?,
+        status: Status::parse(&r.get::<_, String>(2)?),
+        options: serde_json::from_str(&options).unwrap_or_else(|_| json!({})),
+        source_path: r.get(4)?,
+        total_rows: r.get(5)?,
+        counters: Counters {
+            processed: r.get(6)?,
+            created: r.get(7)?,
+            merged: r.get(8)?,
+            skipped: r.get(9)?,
+            failed: r.get(10)?,
+        },
+        errors: serde_json::from_str(&errors).unwrap_or_else(|_| json!([])),
+        message: r.get(12)?,
+        created_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        finished_at: r.get(15)?,
+    })
+}
+
+impl Import {
+    /// The API shape. `with_errors` is false in listings.
+    pub fn to_json(&self, with_errors: bool) -> Value {
+        let c = &self.counters;
+        let mut v = json!({
+            "id": self.id,
+            "status": self.status.as_str(),
+            "totalRows": self.total_rows,
+            "processed": c.processed,
+            "created": c.created,
+            "merged": c.merged,
+            "skipped": c.skipped,
+            "failed": c.failed,
+            "message": self.message,
+            "options": self.options,
+            "createdAt": format_ms(self.created_at),
+            "updatedAt": format_ms(self.updated_at),
+            "finishedAt": self.finished_at.map(format_ms),
+        });
+        if with_errors {
+            v["errors"] = self.errors.clone();
+        }
+        v
+    }
+}
+
+pub fn create(
+    conn: &Connection,
+    id: &str,
+    org: i64,
+    options: &Value,
+    source_path: &str,
+) -> AppResult<()> {
+    let now = now_ms();
+    conn.execute(
+        "INSERT INTO imports (id, org, status, options, source_path, created_at, updated_at)
+         VALUES (?1, ?2, 'queued', ?3, ?4, ?5, ?5)",
+        params![id, org, options.to_string(), source_path, now],
+    )?;
+    Ok(())
+}
+
+/// One import of `org` (None when it is another organization's or unknown).
+pub fn get(conn: &Connection, org: i64, id: &str) -> AppResult<Option<Import>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM imports WHERE id = ?1 AND org = ?2"),
+            params![id, org],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// An import by id alone, for the worker that runs it.
+pub fn get_by_id(conn: &Connection, id: &str) -> AppResult<Option<Import>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM imports WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// The organization's most recent imports, newest first.
+pub fn list(conn: &Connection, org: i64, limit: u32) -> AppResult<Vec<Import>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE org = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![org, limit], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Imports that were queued or running, oldest first.
+pub fn unfinished(conn: &Connection) -> AppResult<Vec<Import>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE status IN ('queued', 'running') ORDER BY created_at"
+    ))?;
+    let rows = stmt.query_map([], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn status(conn: &Connection, id: &str) -> AppResult<Option<Status>> {
+    Ok(conn
+        .prepare_cached("SELECT status FROM imports WHERE id = ?1")?
+        .query_row([id], |r| r.get::<_, String>(0))
+        .optional()?
+        .map(|s| Status::parse(&s)))
+}
+
+/// Queued or running -> running, with the row count. False when the import
+/// was cancelled or finished meanwhile.
+pub fn start(conn: &Connection, id: &str, total_rows: i64) -> AppResult<bool> {
+    Ok(conn.execute(
+        "UPDATE imports SET status = 'running', total_rows = ?2, updated_at = ?3
+         WHERE id = ?1 AND status IN ('queued', 'running')",
+        params![id, total_rows, now_ms()],
+    )? > 0)
+}
+
+/// Records the counters, and the kept errors when `errors` is given.
+pub fn save_progress(
+    conn: &Connection,
+    id: &str,
+    c: &Counters,
+    errors: Option<&Value>,
+) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE imports SET processed = ?2, created = ?3, merged = ?4, skipped = ?5,
+             failed = ?6, errors = COALESCE(?7, errors), updated_at = ?8
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        c.processed,
+        c.created,
+        c.merged,
+        c.skipped,
+        c.failed,
+        errors.map(Value::to_string),
+        now_ms()
+    ])?;
+    Ok(())
+}
+
+/// Running (or queued) -> `status`. False when it had already finished
+/// (for instance, cancelled).
+pub fn finish(
+    conn: &Connection,
+    id: &str,
+    status: Status,
+    message: Option<&str>,
+) -> AppResult<bool> {
+    let now = now_ms();
+    Ok(conn.execute(
+        "UPDATE imports SET status = ?2, message = ?3, updated_at = ?4, finished_at = ?4
+         WHERE id = ?1 AND status IN ('queued', 'running')",
+        params![id, status.as_str(), message, now],
+    )? > 0)
+}
+
+/// Cancels a queued or running import of `org`. False when it is not
+/// cancellable (unknown, another org's, or finished).
+pub fn cancel(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
+    let now = now_ms();
+    Ok(conn.execute(
+        "UPDATE imports SET status = 'cancelled', updated_at = ?3, finished_at = ?3,
+             message = 'cancelled on request; the ' || processed || ' rows processed before it stay'
+         WHERE id = ?1 AND org = ?2 AND status IN ('queued', 'running')",
+        params![id, org, now],
+    )? > 0)
+}
+
+/// The contact an import row matches by phone or email: `(id, created_at)`.
+/// `Err(())` when the phone matches one contact and the email another.
+pub fn find_match(
+    conn: &Connection,
+    org: i64,
+    phone: Option<&str>,
+    email_key: Option<&str>,
+) -> AppResult<Result<Option<(String, i64)>, ()>> {
+    let mut by_phone = None;
+    if let Some(p) = phone {
+        by_phone = conn
+            .prepare_cached("SELECT id, created_at FROM contacts WHERE org = ?1 AND phone = ?2")?
+            .query_row(params![org, p], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+    }
+    let mut by_email: Option<(String, i64)> = None;
+    if let Some(e) = email_key {
+        by_email = conn
+            .prepare_cached(
+                "SELECT id, created_at FROM contacts WHERE org = ?1 AND email_key = ?2",
+            )?
+            .query_row(params![org, e], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+    }
+    Ok(match (by_phone, by_email) {
+        (Some(a), Some(b)) if a.0 != b.0 => Err(()),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a)),
+        (None, None) => Ok(None),
+    })
+}
+
+/// The custom-field keys present on the contacts a filter matches, sorted.
+pub fn custom_field_keys(conn: &Connection, w: &super::contacts::Where) -> AppResult<Vec<String>> {
+    let sql = format!(
+        "SELECT DISTINCT j.key FROM contacts c, json_each(c.custom_fields) j WHERE {} ORDER BY 1",
+        w.clause
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
