@@ -4,7 +4,9 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod listing;
 pub mod model;
+pub mod search;
 pub mod store;
 
 use std::future::Future;
@@ -26,6 +28,8 @@ pub struct AppState {
     /// Wakes background workers after a commit. Only a hint: the tables they
     /// read are the truth.
     pub wake: Arc<Wake>,
+    /// The search index (503 until it is open).
+    pub search: Arc<search::Search>,
 }
 
 #[derive(Default)]
@@ -40,6 +44,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             wake: Arc::new(Wake::default()),
+            search: Arc::new(search::Search::new()),
         }
     }
 
@@ -76,10 +81,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let state = AppState::new(db, config);
+    let stop_workers = tokio_util::sync::CancellationToken::new();
+    let search_writer = tokio::spawn(search::run_writer(state.clone(), stop_workers.clone()));
     let app = app(state.clone());
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .map_err(|e| AppError::internal(format!("server: {e}")))?;
-    Ok(())
+        .map_err(|e| AppError::internal(format!("server: {e}")));
+    stop_workers.cancel();
+    let _ = search_writer.await;
+    served
 }

@@ -31,6 +31,11 @@ enum Command {
     /// Manage organizations.
     #[command(subcommand)]
     Orgs(OrgsCommand),
+    /// Rebuild the search index from the database (with the server stopped).
+    Reindex {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +83,7 @@ fn main() -> ExitCode {
         Command::Serve(config) => serve(config),
         Command::Keys(cmd) => keys_command(cmd),
         Command::Orgs(cmd) => orgs_command(cmd),
+        Command::Reindex { data } => reindex(data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -211,5 +217,16 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
             }
         }
     }
+    Ok(())
+}
+
+fn reindex(data: DataDirArg) -> Result<(), AppError> {
+    let db = Db::open(&data.data_dir)?;
+    let started = std::time::Instant::now();
+    let n = roster::search::reindex(&db, &data.data_dir)?;
+    println!(
+        "Rebuilt the search index: {n} contacts in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

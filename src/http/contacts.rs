@@ -34,20 +34,15 @@ pub async fn list(
         ));
     }
     let filter = ContactFilter::from_query(&get)?;
-    if filter.search.is_some() || params.by_relevance {
-        return Err(AppError::invalid_parameter(
-            "search",
-            "search is not available in this version",
-        ));
-    }
     let org = auth.org();
+    let search = state.search.clone();
     let page = state
         .db
         .read(move |conn| {
             if let Some(cursor) = &params.cursor {
                 check_cursor_owner(conn, org, cursor)?;
             }
-            let page = contacts::list(conn, org, &filter, &params)?;
+            let page = crate::listing::list_contacts(conn, &search, org, &filter, &params)?;
             Ok((page, params))
         })
         .await?;

@@ -754,3 +754,20 @@ pub fn owner_of(conn: &Connection, id: &str) -> AppResult<Option<i64>> {
         .query_row([id], |r| r.get(0))
         .optional()?)
 }
+
+/// How many contacts there are, in every organization.
+pub fn count_all(conn: &Connection) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM contacts")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Calls `f` with every contact of every organization (for an index rebuild).
+pub fn for_each(conn: &Connection, mut f: impl FnMut(Contact) -> AppResult<()>) -> AppResult<()> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM contacts"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        f(from_row(row)?)?;
+    }
+    Ok(())
+}

@@ -116,7 +116,10 @@ impl Server {
     /// Runs `roster keys create` against this server's data directory and
     /// returns the key.
     pub fn create_key(&self, org: &str, access: &str) -> String {
-        let out = roster_cli(&["keys", "create", "--org", org, "--access", access], &self.data_dir);
+        let out = roster_cli(
+            &["keys", "create", "--org", org, "--access", access],
+            &self.data_dir,
+        );
         out.lines().last().expect("key line").trim().to_string()
     }
 
@@ -144,7 +147,10 @@ impl Server {
     /// SIGTERM, then wait for the process to exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let mut child = self.child.take().expect("running");
-        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
         child.wait().expect("wait")
     }
 }
@@ -221,7 +227,12 @@ impl Client {
         let headers = r.headers().clone();
         let text = r.text().unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, body, text, headers }
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -248,7 +259,12 @@ impl Client {
     /// Creates a contact, asserting 200 or 201; returns the contact.
     pub fn create(&self, body: &Value) -> Value {
         let r = self.post("/api/contacts", body);
-        assert!(r.status == 201 || r.status == 200, "create failed: {} {}", r.status, r.text);
+        assert!(
+            r.status == 201 || r.status == 200,
+            "create failed: {} {}",
+            r.status,
+            r.text
+        );
         r.body
     }
 }
