@@ -81,7 +81,7 @@ fn term(field: Field, text: &str) -> Box<dyn Query> {
 /// The documented matching for one analysed token: by prefix, and fuzzily
 /// from 3 characters (one edit up to 5, two from 6; a transposition is one
 /// edit). An exact match scores higher, for `sortBy=relevance`.
-fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool) -> Box<dyn Query> {
+fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool, scored: bool) -> Box<dyn Query> {
     let t = Term::from_field_text(field, token);
     let len = token.chars().count();
     let distance = match len {
@@ -90,6 +90,10 @@ fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool) -> Box<dyn Query> {
         3..=5 => 1,
         _ => 2,
     };
+    if !scored {
+        // Order comes from the sort fields: one automaton does it all.
+        return boxed(FuzzyTermQuery::new_prefix(t, distance, true));
+    }
     let exact = boxed(BoostQuery::new(
         Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
         3.0,
@@ -142,7 +146,7 @@ fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
 /// The text search: every whitespace-separated term must match first name,
 /// last name, email or phone. A search made only of digits and phone
 /// punctuation (`(919) 555-1234`) is one phone number.
-pub fn text_query(f: &Fields, search: &str) -> Box<dyn Query> {
+pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
     if is_phone_like(search) {
         return phone_digits(f, &schema::digits(search));
     }
@@ -159,15 +163,15 @@ pub fn text_query(f: &Fields, search: &str) -> Box<dyn Query> {
                     .iter()
                     .map(|t| {
                         any_of(vec![
-                            fuzzy_prefix(f.first, t, !numeric),
-                            fuzzy_prefix(f.last, t, !numeric),
+                            fuzzy_prefix(f.first, t, !numeric, scored),
+                            fuzzy_prefix(f.last, t, !numeric, scored),
                         ])
                     })
                     .collect(),
             ));
         }
         if let Some(t) = schema::analyze(&mut keyword, raw).first() {
-            either.push(fuzzy_prefix(f.email, t, !numeric));
+            either.push(fuzzy_prefix(f.email, t, !numeric, scored));
         }
         if is_phone_like(raw) {
             either.push(phone_digits(f, &schema::digits(raw)));
@@ -230,6 +234,7 @@ pub fn filter_query(
     org: i64,
     filter: &ContactFilter,
     after: Option<(SortBy, i64, &str)>,
+    scored: bool,
 ) -> AppResult<Box<dyn Query>> {
     let mut must: Vec<Clause> = vec![(
         Occur::Must,
@@ -239,7 +244,7 @@ pub fn filter_query(
         )),
     )];
     if let Some(search) = &filter.search {
-        must.push((Occur::Must, text_query(f, search)));
+        must.push((Occur::Must, text_query(f, search, scored)));
     }
     if !filter.tags.is_empty() {
         let tags: Vec<Box<dyn Query>> = filter.tags.iter().map(|t| term(f.tag, t)).collect();
@@ -327,11 +332,12 @@ pub fn page(
             ));
         }
     };
-    let query = filter_query(f, org, filter, after)?;
+    let scored = order == Order::Relevance;
+    let query = filter_query(f, org, filter, after, scored)?;
     // The total is for the whole filter, never only what follows a cursor.
     let total = if include_total {
         let q = if after.is_some() {
-            filter_query(f, org, filter, None)?
+            filter_query(f, org, filter, None, false)?
         } else {
             query.box_clone()
         };
