@@ -171,7 +171,13 @@ pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
             ));
         }
         if let Some(t) = schema::analyze(&mut keyword, raw).first() {
-            either.push(fuzzy_prefix(f.email, t, !numeric, scored));
+            if schema::is_address_like(t) {
+                // A piece of an address: by prefix of the whole address,
+                // its local part or its domain.
+                either.push(fuzzy_prefix(f.email, t, false, false));
+            } else {
+                either.push(fuzzy_prefix(f.email_word, t, !numeric, scored));
+            }
         }
         if is_phone_like(raw) {
             either.push(phone_digits(f, &schema::digits(raw)));
@@ -334,26 +340,39 @@ pub fn page(
     };
     let scored = order == Order::Relevance;
     let query = filter_query(f, org, filter, after, scored)?;
-    // The total is for the whole filter, never only what follows a cursor.
-    let total = if include_total {
-        let q = if after.is_some() {
-            filter_query(f, org, filter, None, false)?
-        } else {
-            query.box_clone()
-        };
-        Some(searcher.search(&*q, &Count).map_err(search_err)? as u64)
-    } else {
-        None
-    };
+    // The total is for the whole filter, never only what follows a cursor:
+    // counted in the same pass when there is no cursor, else separately.
+    let count_along = include_total && after.is_none();
+    let mut total = None;
+    if include_total && !count_along {
+        let q = filter_query(f, org, filter, None, false)?;
+        total = Some(searcher.search(&*q, &Count).map_err(search_err)? as u64);
+    }
     let top = TopDocs::with_limit(limit + 1).and_offset(offset);
     let mut keys: Vec<(SortKey, DocAddress)> = match order {
-        Order::Field(sort) => searcher
-            .search(&*query, &top.order_by(by_field(sort)))
-            .map_err(search_err)?,
+        Order::Field(sort) => {
+            let top = top.order_by(by_field(sort));
+            if count_along {
+                let (keys, n) = searcher
+                    .search(&*query, &(top, Count))
+                    .map_err(search_err)?;
+                total = Some(n as u64);
+                keys
+            } else {
+                searcher.search(&*query, &top).map_err(search_err)?
+            }
+        }
         Order::Relevance => {
-            let scored = searcher
-                .search(&*query, &top.order_by_score())
-                .map_err(search_err)?;
+            let top = top.order_by_score();
+            let scored = if count_along {
+                let (scored, n) = searcher
+                    .search(&*query, &(top, Count))
+                    .map_err(search_err)?;
+                total = Some(n as u64);
+                scored
+            } else {
+                searcher.search(&*query, &top).map_err(search_err)?
+            };
             let mut out = Vec::with_capacity(scored.len());
             for (score, addr) in scored {
                 let seg = searcher.segment_reader(addr.segment_ord);

@@ -13,7 +13,7 @@ use crate::model::Contact;
 
 /// Bumped whenever the fields or analyzers change: an index built by another
 /// version is rebuilt at start.
-pub const INDEX_VERSION: u32 = 1;
+pub const INDEX_VERSION: u32 = 2;
 
 /// Names split into words, lower-cased and folded to ASCII (`José` -> `jose`).
 pub const NAME_ANALYZER: &str = "roster_name";
@@ -33,6 +33,7 @@ pub struct Fields {
     pub first: Field,
     pub last: Field,
     pub email: Field,
+    pub email_word: Field,
     pub phone: Field,
     pub phone_full: Field,
     pub tag: Field,
@@ -60,8 +61,9 @@ pub fn build_schema() -> Schema {
     b.add_i64_field("org", num.clone());
     b.add_text_field("first", text(NAME_ANALYZER, IndexRecordOption::WithFreqs));
     b.add_text_field("last", text(NAME_ANALYZER, IndexRecordOption::WithFreqs));
+    b.add_text_field("email", text(KEYWORD_ANALYZER, IndexRecordOption::Basic));
     b.add_text_field(
-        "email",
+        "email_word",
         text(KEYWORD_ANALYZER, IndexRecordOption::WithFreqs),
     );
     b.add_text_field("phone", text(DIGITS_ANALYZER, IndexRecordOption::Basic));
@@ -89,6 +91,7 @@ impl Fields {
             first: f("first")?,
             last: f("last")?,
             email: f("email")?,
+            email_word: f("email_word")?,
             phone: f("phone")?,
             phone_full: f("phone_full")?,
             tag: f("tag")?,
@@ -182,15 +185,9 @@ pub fn document(f: &Fields, c: &Contact) -> TantivyDocument {
         if let Some((local, domain)) = email.rsplit_once('@') {
             doc.add_text(f.email, local);
             doc.add_text(f.email, domain);
-            let parts: Vec<&str> = local
-                .split(['.', '_', '-', '+'])
-                .filter(|p| !p.is_empty())
-                .collect();
-            if parts.len() > 1 {
-                for p in parts {
-                    doc.add_text(f.email, p);
-                }
-            }
+        }
+        for word in email_words(email) {
+            doc.add_text(f.email_word, word);
         }
     }
     if let Some(phone) = &c.phone {
@@ -221,4 +218,67 @@ pub fn document(f: &Fields, c: &Contact) -> TantivyDocument {
     doc.add_i64(f.updated_at, c.updated_at);
     doc.add_i64(f.created_at, c.created_at);
     doc
+}
+
+/// The words of an email address: runs of letters and runs of digits
+/// (`jane.doe42@mail.example.com` -> jane, doe, 42, mail, example, com).
+pub fn email_words(email: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut kind = 0u8;
+    for (i, ch) in email.char_indices() {
+        let k = if ch.is_ascii_digit() {
+            1
+        } else if ch.is_alphanumeric() {
+            2
+        } else {
+            0
+        };
+        if k != kind {
+            if let Some(s) = start.take() {
+                out.push(&email[s..i]);
+            }
+            if k != 0 {
+                start = Some(i);
+            }
+            kind = k;
+        }
+    }
+    if let Some(s) = start {
+        out.push(&email[s..]);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// True when `term` reads as a piece of an address rather than one word:
+/// it has punctuation, or letters next to digits.
+pub fn is_address_like(term: &str) -> bool {
+    email_words(term).len() > 1 || term.chars().any(|c| !c.is_alphanumeric())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_words_split_letters_digits_and_punctuation() {
+        assert_eq!(
+            email_words("jane.doe42@mail.example.com"),
+            ["42", "com", "doe", "example", "jane", "mail"]
+        );
+        assert!(is_address_like("jane.d"));
+        assert!(is_address_like("doe42"));
+        assert!(!is_address_like("jane"));
+    }
+
+    #[test]
+    fn ids_keep_their_order_as_numbers() {
+        let a = "0190a5d2-0000-7000-8000-000000000001";
+        let b = "0190a5d2-0000-7000-8000-00000000000a";
+        assert!(id_halves(a) < id_halves(b));
+        let (hi, lo) = id_halves(b).unwrap();
+        assert_eq!(id_from_halves(hi, lo), b);
+    }
 }
