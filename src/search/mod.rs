@@ -218,7 +218,14 @@ pub fn open(data_dir: &Path) -> Result<(Ready, IndexWriter), String> {
 /// Rebuilds the index from SQLite into a new directory, then swaps it in.
 /// Outbox rows the snapshot covers are deleted afterwards. Returns the
 /// number of contacts indexed.
-pub fn rebuild(db: &Db, data_dir: &Path, progress: &Progress) -> AppResult<u64> {
+/// `stop` is checked as the rebuild goes: a stopped rebuild leaves no
+/// version file, so the next start rebuilds again.
+pub fn rebuild(
+    db: &Db,
+    data_dir: &Path,
+    progress: &Progress,
+    stop: &dyn Fn() -> bool,
+) -> AppResult<u64> {
     let started = Instant::now();
     let live = index_dir(data_dir);
     let fresh = data_dir.join(format!("{INDEX_DIR}.new"));
@@ -252,6 +259,11 @@ pub fn rebuild(db: &Db, data_dir: &Path, progress: &Progress) -> AppResult<u64> 
                 .map_err(err)?;
             done += 1;
             progress.done.store(done, Ordering::Relaxed);
+            if done.is_multiple_of(10_000) && stop() {
+                return Err(AppError::Unavailable(
+                    "the search index rebuild was stopped".into(),
+                ));
+            }
             if done.is_multiple_of(100_000) {
                 tracing::info!(done, total, "search index rebuild progress");
             }
@@ -259,8 +271,14 @@ pub fn rebuild(db: &Db, data_dir: &Path, progress: &Progress) -> AppResult<u64> 
         })?;
         Ok(covered)
     })?;
+    let scanned = started.elapsed().as_secs_f64();
     writer.commit().map_err(err)?;
     writer.wait_merging_threads().map_err(err)?;
+    tracing::info!(
+        scan_and_add_seconds = scanned,
+        commit_seconds = started.elapsed().as_secs_f64() - scanned,
+        "search index rebuild committed"
+    );
     drop(index);
     if live.exists() {
         std::fs::remove_dir_all(&live).map_err(err)?;
@@ -294,7 +312,7 @@ pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
             Err(_) => {}
         }
     }
-    rebuild(db, data_dir, &Progress::default())
+    rebuild(db, data_dir, &Progress::default(), &|| false)
 }
 
 /// Applies up to one batch of outbox rows; returns how many it applied.
@@ -340,7 +358,10 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
             let progress = state.search.mark_rebuilding();
             let db = state.db.clone();
             let dir = data_dir.clone();
-            let rebuilt = run_blocking(move || rebuild(&db, &dir, &progress)).await;
+            let stopping = stop.clone();
+            let rebuilt =
+                run_blocking(move || rebuild(&db, &dir, &progress, &|| stopping.is_cancelled()))
+                    .await;
             match rebuilt {
                 Ok(_) => {
                     let dir = data_dir.clone();
