@@ -319,3 +319,33 @@ fn missing_index_is_rebuilt_at_start_and_by_reindex() {
     let c = Client::new(&s.base, c.key.clone());
     expect_search(&c, "ingrid bergman", &[&a]);
 }
+
+#[test]
+fn search_is_503_while_the_index_is_unavailable_and_the_rest_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let c = s.client("acme");
+    let a = id(&c.create(&json!({"firstName": "Greta", "email": "g@example.com"})));
+    expect_search(&c, "greta", &[&a]);
+    s.terminate();
+
+    // The index is gone and its rebuild cannot write its directory.
+    std::fs::remove_dir_all(dir.join("index")).unwrap();
+    std::fs::remove_file(dir.join("index.version")).unwrap();
+    std::fs::write(dir.join("index.new"), "in the way").unwrap();
+    let s = Server::start_in(&dir, &[], &[]);
+    let c = Client::new(&s.base, c.key.clone());
+    let r = wait_for(10, "search to give up", || {
+        let r = c.get("/api/contacts?search=greta");
+        (r.status == 503 && r.body["error"].as_str()?.contains("unavailable")).then_some(r)
+    });
+    assert_eq!(r.code(), "unavailable");
+    assert_eq!(c.get("/api/contacts").status, 200);
+    assert_eq!(c.get(&format!("/api/contacts/{a}")).status, 200);
+    assert_eq!(
+        c.post("/api/contacts", &json!({"email": "h@example.com"}))
+            .status,
+        201
+    );
+}
