@@ -204,6 +204,12 @@ fn search_with_tag_and_state_filters_pages_by_cursor() {
         }
     }
     assert_eq!(by_offset, seen);
+    // An offset past the end is an empty page, not an error.
+    let r = c.get("/api/contacts?search=taylor&offset=1000000000000&includeTotal=true");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["contacts"], json!([]));
+    assert_eq!(r.body["hasMore"], json!(false));
+    assert_eq!(r.body["total"], json!(24));
 
     // Relevance: exact matches first, offset only.
     let r = c.get("/api/contacts?search=taylor&sortBy=relevance&limit=5");

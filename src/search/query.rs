@@ -338,6 +338,9 @@ pub fn page(
             ));
         }
     };
+    // Past the last document there is nothing to skip to; this also bounds
+    // what the collector allocates for a huge offset.
+    let offset = offset.min(searcher.num_docs() as usize);
     let scored = order == Order::Relevance;
     let query = filter_query(f, org, filter, after, scored)?;
     // The total is for the whole filter, never only what follows a cursor:
