@@ -312,6 +312,19 @@ fn missing_index_is_rebuilt_at_start_and_by_reindex() {
     // Listing without search works whatever the index is doing.
     assert_eq!(c.get("/api/contacts").status, 200);
     expect_search(&c, "bergmann", &[&a]);
+    // `reindex` refuses to touch an index a running server writes.
+    let out = std::process::Command::new(common::BIN)
+        .args(["reindex", "--data-dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("running server"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    expect_search(&c, "bergman", &[&a]);
     s.terminate();
 
     // A version file from another index version also means a rebuild.
