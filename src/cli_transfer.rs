@@ -186,8 +186,13 @@ pub fn export(args: ExportArgs) -> Result<(), AppError> {
     let format = Format::parse(args.format.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = QuietPipe(std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()));
-    let n =
-        db.read_blocking(|conn| export::write(conn, org.org, &org.id, &filter, format, &mut out))?;
+    let n = {
+        // The CLI's filters never include `search`, so no index is opened.
+        let search = roster::search::Search::new();
+        db.read_blocking(|conn| {
+            export::write(conn, &search, org.org, &org.id, &filter, format, &mut out)
+        })?
+    };
     out.flush().map_err(AppError::internal)?;
     eprintln!("Exported {n} contacts.");
     Ok(())

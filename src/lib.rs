@@ -6,7 +6,9 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod listing;
 pub mod model;
+pub mod search;
 pub mod store;
 
 use std::future::Future;
@@ -30,6 +32,8 @@ pub struct AppState {
     pub wake: Arc<Wake>,
     /// The lookup worker's provider and paused state.
     pub lookups: Arc<jobs::Status>,
+    /// The search index (503 until it is open).
+    pub search: Arc<search::Search>,
 }
 
 #[derive(Default)]
@@ -48,6 +52,7 @@ impl AppState {
             db,
             config: Arc::new(config),
             wake: Arc::new(Wake::default()),
+            search: Arc::new(search::Search::new()),
         }
     }
 
@@ -91,6 +96,10 @@ pub async fn run(
     // imports pause between batches while the server finishes its requests.
     let stopping = tokio_util::sync::CancellationToken::new();
     let lookups = jobs::start(state.clone(), stopping.clone()).await?;
+    // The index writer runs until the server has finished its requests, so
+    // every acknowledged write reaches the index before it stops.
+    let stop_index = tokio_util::sync::CancellationToken::new();
+    let search_writer = tokio::spawn(search::run_writer(state.clone(), stop_index.clone()));
     let app = app(state.clone());
     let signal = stopping.clone();
     let signalled = state.clone();
@@ -110,6 +119,8 @@ pub async fn run(
         .store(true, std::sync::atomic::Ordering::SeqCst);
     stopping.cancel();
     let _ = lookups.await;
+    stop_index.cancel();
+    let _ = search_writer.await;
     served.map_err(|e| AppError::internal(format!("server: {e}")))?;
     Ok(())
 }

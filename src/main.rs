@@ -37,6 +37,11 @@ enum Command {
     Import(cli_transfer::ImportArgs),
     /// Export an organization's contacts as CSV or NDJSON to stdout.
     Export(cli_transfer::ExportArgs),
+    /// Rebuild the search index from the database (with the server stopped).
+    Reindex {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
 }
 
 #[derive(Subcommand)]
@@ -115,6 +120,7 @@ fn main() -> ExitCode {
         Command::Orgs(cmd) => orgs_command(cmd),
         Command::Import(args) => cli_transfer::import(args),
         Command::Export(args) => cli_transfer::export(args),
+        Command::Reindex { data } => reindex(data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -303,5 +309,16 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
             }
         }
     }
+    Ok(())
+}
+
+fn reindex(data: DataDirArg) -> Result<(), AppError> {
+    let db = Db::open(&data.data_dir)?;
+    let started = std::time::Instant::now();
+    let n = roster::search::reindex(&db, &data.data_dir)?;
+    println!(
+        "Rebuilt the search index: {n} contacts in {:.1} s.",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

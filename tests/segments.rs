@@ -222,17 +222,6 @@ fn segment_crud_validation_and_live_count() {
         assert_eq!(r.body["field"], field, "{body}: {}", r.text);
         assert!(r.body["error"].is_string());
     }
-    let r = c.post(
-        "/api/segments",
-        &json!({"name": "s", "filters": {"search": "jane"}}),
-    );
-    assert_eq!(r.status, 400);
-    assert!(
-        r.body["error"]
-            .as_str()
-            .unwrap()
-            .contains("not available yet")
-    );
     let r = c
         .request(reqwest::Method::POST, "/api/segments")
         .body("{nope")

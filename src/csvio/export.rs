@@ -7,8 +7,10 @@ use rusqlite::Connection;
 
 use super::mapping::{CUSTOM_PREFIX, render_value};
 use crate::error::{AppError, AppResult};
+use crate::listing;
 use crate::model::time::format_ms;
 use crate::model::{Contact, ContactFilter, Cursor, ListParams, SortBy};
+use crate::search::Search;
 use crate::store::{contacts, imports};
 
 /// Contacts per page read from SQLite.
@@ -114,6 +116,7 @@ fn io(e: impl std::fmt::Display) -> AppError {
 /// how many were written.
 pub fn write(
     conn: &Connection,
+    search: &Search,
     org: i64,
     org_uuid: &str,
     filter: &ContactFilter,
@@ -126,8 +129,12 @@ pub fn write(
     }
     let mut keys = Vec::new();
     let mut sink = if format == Format::Csv {
-        let w = contacts::build_where(conn, org, filter)?;
-        keys = imports::custom_field_keys(conn, &w)?;
+        keys = if filter.search.is_none() {
+            let w = contacts::build_where(conn, org, filter)?;
+            imports::custom_field_keys(conn, &w)?
+        } else {
+            search_custom_field_keys(conn, search, org, filter)?
+        };
         let mut wtr = csv::WriterBuilder::new().from_writer(out);
         let mut header: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
         header.extend(keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
@@ -144,7 +151,7 @@ pub fn write(
     let mut written = 0u64;
     let mut ndjson = Vec::new();
     loop {
-        let page = contacts::list(conn, org, filter, &params)?;
+        let page = listing::list_contacts(conn, search, org, filter, &params)?;
         for c in &page.contacts {
             match &mut sink {
                 Sink::Csv(wtr) => wtr.write_record(csv_row(c, &keys)).map_err(io)?,
@@ -174,22 +181,28 @@ pub fn write(
     Ok(written)
 }
 
-/// Resolves the filter of an export from its query parameters: every list
-/// filter. `search` and `segmentId` are refused here until their resolvers
-/// exist; this is the one place to add them.
+/// The ad-hoc filter of an export (every list filter, `search` included).
 pub fn resolve_filter(get: &dyn Fn(&str) -> Option<String>) -> AppResult<ContactFilter> {
-    if get("segmentId").is_some() {
-        return Err(AppError::invalid_parameter(
-            "segmentId",
-            "segmentId is not available for export in this version",
-        ));
-    }
-    let filter = ContactFilter::from_query(get)?;
-    if filter.search.is_some() {
-        return Err(AppError::invalid_parameter(
-            "search",
-            "search is not available for export in this version",
-        ));
-    }
-    Ok(filter)
+    ContactFilter::from_query(get)
+}
+
+/// The custom-field keys of the contacts a search filter matches, sorted.
+fn search_custom_field_keys(
+    conn: &Connection,
+    search: &Search,
+    org: i64,
+    filter: &ContactFilter,
+) -> AppResult<Vec<String>> {
+    let mut keys = std::collections::BTreeSet::new();
+    let params = ListParams {
+        sort_by: SortBy::CreatedAt,
+        ..Default::default()
+    };
+    listing::for_each_matching_id(conn, search, org, filter, &params, PAGE as usize, |ids| {
+        for c in contacts::get_many(conn, org, ids)? {
+            keys.extend(c.custom_fields.as_map().keys().cloned());
+        }
+        Ok(())
+    })?;
+    Ok(keys.into_iter().collect())
 }

@@ -32,19 +32,30 @@ pub async fn run(
     auth.require_write()?;
     let req = BulkRequest::from_json(&body)?;
     let org = auth.org();
-    let tally = match req.target.clone() {
-        BulkTarget::Ids(ids) => by_ids(&state, org, req.action.clone(), ids).await,
-        BulkTarget::Filter(filter) => {
+    let filter = match req.target.clone() {
+        BulkTarget::Ids(ids) => None.ok_or(ids),
+        BulkTarget::Filter(filter) => Ok(filter),
+        BulkTarget::Segment(raw) => Ok(state
+            .db
+            .read(move |conn| filters::segment_filter(conn, org, &raw))
+            .await?),
+    };
+    let tally = match filter {
+        Err(ids) => by_ids(&state, org, req.action.clone(), ids).await,
+        Ok(filter) => {
             check_filter(&req, &filter)?;
-            by_filter(&state, org, req.action.clone(), filter).await
-        }
-        BulkTarget::Segment(raw) => {
-            let filter = state
-                .db
-                .read(move |conn| filters::segment_filter(conn, org, &raw))
-                .await?;
-            check_filter(&req, &filter)?;
-            by_filter(&state, org, req.action.clone(), filter).await
+            if filter.search.is_some() {
+                // The index answers search filters: take the matching ids
+                // first, then act on them in chunks like an id list.
+                let search = state.search.clone();
+                let ids = state
+                    .db
+                    .read(move |conn| filters::search_ids(conn, &search, org, &filter))
+                    .await?;
+                by_ids(&state, org, req.action.clone(), ids).await
+            } else {
+                by_filter(&state, org, req.action.clone(), filter).await
+            }
         }
     };
     // Chunks already committed stay committed even if a later one failed;
@@ -56,10 +67,8 @@ pub async fn run(
     ))
 }
 
-/// A filter must be answerable by SQL, and deleting everything needs
-/// `"all": true`.
+/// Deleting everything needs `"all": true`.
 fn check_filter(req: &BulkRequest, filter: &ContactFilter) -> AppResult<()> {
-    filters::require_sql(filter)?;
     if req.action == BulkAction::Delete && filter.is_empty() && !req.all {
         return Err(AppError::validation(
             "all",
@@ -120,10 +129,11 @@ async fn by_filter(
         };
         let action = action.clone();
         let filter = filter.clone();
+        let search = state.search.clone();
         let (t, last, more) = state
             .db
             .write(move |tx| {
-                let page = filters::list(tx, org, &filter, &params)?;
+                let page = filters::list(tx, &search, org, &filter, &params)?;
                 let last = page.contacts.last().map(|c| Cursor {
                     ts: c.created_at,
                     id: c.id.clone(),

@@ -38,27 +38,13 @@ pub async fn list(
                 .read(move |conn| filters::segment_filter(conn, org, &segment_id))
                 .await?
         }
-        None => {
-            let filter = ContactFilter::from_query(&get)?;
-            if filter.search.is_some() {
-                return Err(AppError::invalid_parameter(
-                    "search",
-                    "search is not available in this version",
-                ));
-            }
-            filter
-        }
+        None => ContactFilter::from_query(&get)?,
     };
-    if params.by_relevance {
-        return Err(AppError::invalid_parameter(
-            "search",
-            "search is not available in this version",
-        ));
-    }
+    let search = state.search.clone();
     let page = state
         .db
         .read(move |conn| {
-            let page = filters::list(conn, org, &filter, &params)?;
+            let page = filters::list(conn, &search, org, &filter, &params)?;
             Ok((page, params))
         })
         .await?;

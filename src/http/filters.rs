@@ -1,23 +1,17 @@
 //! Evaluating a contact filter: first resolve a [`ContactFilter`] (from the
 //! query string, a saved segment or a bulk body), then list or count it.
 //!
-//! Filters without `search` are answered by the SQL read path
-//! (`store::contacts::list` / `count`), the very same statements an ad-hoc
-//! filter uses. Filters with `search` belong to the search index; until it
-//! exists, [`search_filters_unavailable`] answers them.
+//! Listing goes through `listing::list_contacts`, the same path as an
+//! ad-hoc filter: SQL without `search`, the search index with it.
 
 use rusqlite::Connection;
 
 use crate::error::{AppError, AppResult};
+use crate::listing;
 use crate::model::{ContactFilter, ListParams};
+use crate::search::Search;
 use crate::store::contacts::{self, Page};
 use crate::store::segments::{self, Segment};
-
-/// The answer for a stored or bulk filter that contains `search`, which only
-/// the search index can evaluate; it stands in until that index exists.
-pub fn search_filters_unavailable() -> AppError {
-    AppError::invalid_parameter("search", "search filters are not available yet")
-}
 
 /// The organization's segment `raw_id`; an unknown, malformed or foreign id
 /// is 404.
@@ -34,27 +28,53 @@ pub fn segment_filter(conn: &Connection, org: i64, raw_id: &str) -> AppResult<Co
     Ok(segment(conn, org, raw_id)?.filter)
 }
 
-/// Refuses what the SQL path cannot answer.
-pub fn require_sql(filter: &ContactFilter) -> AppResult<()> {
-    if filter.search.is_some() {
-        return Err(search_filters_unavailable());
-    }
-    Ok(())
-}
-
 /// One page of the contacts matching a resolved filter.
 pub fn list(
     conn: &Connection,
+    search: &Search,
     org: i64,
     filter: &ContactFilter,
     params: &ListParams,
 ) -> AppResult<Page> {
-    require_sql(filter)?;
-    contacts::list(conn, org, filter, params)
+    listing::list_contacts(conn, search, org, filter, params)
 }
 
 /// How many contacts match a resolved filter.
-pub fn count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<i64> {
-    require_sql(filter)?;
-    contacts::count(conn, org, filter)
+pub fn count(
+    conn: &Connection,
+    search: &Search,
+    org: i64,
+    filter: &ContactFilter,
+) -> AppResult<i64> {
+    if filter.search.is_none() {
+        return contacts::count(conn, org, filter);
+    }
+    let params = ListParams {
+        limit: 1,
+        include_total: true,
+        ..ListParams::default()
+    };
+    Ok(listing::list_contacts(conn, search, org, filter, &params)?
+        .total
+        .unwrap_or(0))
+}
+
+/// The ids of every contact matching a filter that contains `search`, newest
+/// created first.
+pub fn search_ids(
+    conn: &Connection,
+    search: &Search,
+    org: i64,
+    filter: &ContactFilter,
+) -> AppResult<Vec<String>> {
+    let params = ListParams {
+        sort_by: crate::model::SortBy::CreatedAt,
+        ..ListParams::default()
+    };
+    let mut ids = Vec::new();
+    listing::for_each_matching_id(conn, search, org, filter, &params, 1_000, |batch| {
+        ids.extend_from_slice(batch);
+        Ok(())
+    })?;
+    Ok(ids)
 }

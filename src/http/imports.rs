@@ -295,15 +295,23 @@ impl std::io::Write for ChannelWriter {
     }
 }
 
-/// The filter an export request selects. `segmentId` and `search` will be
-/// resolved here (a segment's stored filter; the search index's matches);
-/// until then `export::resolve_filter` refuses them.
+/// The filter an export request selects: a saved segment's (ad-hoc
+/// filters are then ignored, as in the list), or the ad-hoc filters.
 async fn resolve_filter(
-    _state: &AppState,
-    _auth: &Auth,
+    state: &AppState,
+    auth: &Auth,
     query: &QueryMap,
 ) -> AppResult<crate::model::ContactFilter> {
-    export::resolve_filter(&query.getter())
+    match query.get("segmentId") {
+        Some(raw) => {
+            let org = auth.org();
+            state
+                .db
+                .read(move |conn| super::filters::segment_filter(conn, org, &raw))
+                .await
+        }
+        None => export::resolve_filter(&query.getter()),
+    }
 }
 
 pub async fn export(
@@ -317,13 +325,15 @@ pub async fn export(
     let org_uuid = auth.org_id().to_string();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let db = state.db.clone();
+    let search = state.search.clone();
     tokio::task::spawn_blocking(move || {
         let mut out = ChannelWriter {
             tx: tx.clone(),
             buf: Vec::with_capacity(CHUNK),
         };
-        let result =
-            db.read_blocking(|conn| export::write(conn, org, &org_uuid, &filter, format, &mut out));
+        let result = db.read_blocking(|conn| {
+            export::write(conn, &search, org, &org_uuid, &filter, format, &mut out)
+        });
         if let Err(err) = result {
             tracing::error!(%err, "export stopped");
             // Ends the body with an error, so the client sees a broken

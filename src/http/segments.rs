@@ -28,12 +28,18 @@ fn segment_json(seg: &Segment, contact_count: i64) -> Value {
 
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
     let org = auth.org();
+    let search = state.search.clone();
     let out = state
         .db
         .read(move |conn| {
             segments::list(conn, org)?
                 .iter()
-                .map(|s| Ok(segment_json(s, filters::count(conn, org, &s.filter)?)))
+                .map(|s| {
+                    Ok(segment_json(
+                        s,
+                        filters::count(conn, &search, org, &s.filter)?,
+                    ))
+                })
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
@@ -48,14 +54,14 @@ pub async fn create(
     auth.require_write()?;
     let input = SegmentInput::from_json(&body, true)?;
     let org = auth.org();
+    let search = state.search.clone();
     let out = state
         .db
         .write(move |tx| {
             let name = input.name.expect("required on create");
             let filter = input.filter.expect("defaulted on create");
-            filters::require_sql(&filter)?;
             let seg = segments::create(tx, org, &name, &filter)?;
-            let count = filters::count(tx, org, &seg.filter)?;
+            let count = filters::count(tx, &search, org, &seg.filter)?;
             Ok(segment_json(&seg, count))
         })
         .await?;
@@ -68,11 +74,12 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> AppResult<Json<Value>> {
     let org = auth.org();
+    let search = state.search.clone();
     let out = state
         .db
         .read(move |conn| {
             let seg = filters::segment(conn, org, &id)?;
-            let count = filters::count(conn, org, &seg.filter)?;
+            let count = filters::count(conn, &search, org, &seg.filter)?;
             Ok(segment_json(&seg, count))
         })
         .await?;
@@ -87,6 +94,7 @@ pub async fn update(
 ) -> AppResult<Json<Value>> {
     auth.require_write()?;
     let org = auth.org();
+    let search = state.search.clone();
     let existing = state
         .db
         .read({
@@ -95,9 +103,6 @@ pub async fn update(
         })
         .await?;
     let input = SegmentInput::from_json(&body, false)?;
-    if let Some(f) = &input.filter {
-        filters::require_sql(f)?;
-    }
     let out = state
         .db
         .write(move |tx| {
@@ -109,7 +114,7 @@ pub async fn update(
                 input.filter.as_ref(),
             )?
             .ok_or_else(|| AppError::not_found("segment"))?;
-            let count = filters::count(tx, org, &seg.filter)?;
+            let count = filters::count(tx, &search, org, &seg.filter)?;
             Ok(segment_json(&seg, count))
         })
         .await?;

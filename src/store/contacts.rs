@@ -754,3 +754,20 @@ fn prefixed_columns() -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// How many contacts there are, in every organization.
+pub fn count_all(conn: &Connection) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM contacts")?
+        .query_row([], |r| r.get(0))?)
+}
+
+/// Calls `f` with every contact of every organization (for an index rebuild).
+pub fn for_each(conn: &Connection, mut f: impl FnMut(Contact) -> AppResult<()>) -> AppResult<()> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM contacts"))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        f(from_row(row)?)?;
+    }
+    Ok(())
+}

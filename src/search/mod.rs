@@ -1,0 +1,442 @@
+//! The tantivy index: schema, rebuild, the one index writer, and queries.
+//!
+//! SQLite is the truth; the index is derived from it. Every contact write
+//! leaves a `search_outbox` row in its own transaction. The index writer
+//! applies outbox rows in batches (reading each contact's current row),
+//! commits, reloads the reader, and only then deletes the rows it applied,
+//! so a crash at any point replays instead of losing. An index that is
+//! missing, unreadable or of another version is rebuilt from SQLite at start;
+//! meanwhile `search` answers 503 and everything else works.
+
+pub mod query;
+pub mod schema;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tantivy::indexer::NoMergePolicy;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+use tokio_util::sync::CancellationToken;
+
+use crate::AppState;
+use crate::db::{Db, run_blocking};
+use crate::error::{AppError, AppResult};
+use crate::store;
+pub use query::{Hit, Hits, Order, Start};
+pub use schema::{Fields, INDEX_VERSION};
+
+pub const INDEX_DIR: &str = "index";
+/// Beside the index: the index version it was built with.
+pub const VERSION_FILE: &str = "index.version";
+/// Outbox rows applied per index commit.
+const BATCH: usize = 1000;
+/// The writer also looks for outbox rows this often, for writes it was not
+/// woken for (another process).
+const POLL: Duration = Duration::from_secs(2);
+const WRITER_MEMORY: usize = 50_000_000;
+const REBUILD_MEMORY: usize = 400_000_000;
+
+fn err(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("search index: {e}"))
+}
+
+/// An open index and its reader.
+pub struct Ready {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+}
+
+/// How far a rebuild has come.
+#[derive(Default)]
+pub struct Progress {
+    pub done: AtomicU64,
+    pub total: AtomicU64,
+}
+
+#[derive(Clone)]
+enum Status {
+    Starting,
+    Rebuilding(Arc<Progress>),
+    Ready(Arc<Ready>),
+    Failed(String),
+}
+
+/// The search side of the application state.
+pub struct Search {
+    status: RwLock<Status>,
+}
+
+impl Default for Search {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Search {
+    pub fn new() -> Self {
+        Self {
+            status: RwLock::new(Status::Starting),
+        }
+    }
+
+    fn set(&self, s: Status) {
+        *self.status.write().unwrap_or_else(|p| p.into_inner()) = s;
+    }
+
+    /// The open index, or 503 with the reason search is not available.
+    pub fn ready(&self) -> AppResult<Arc<Ready>> {
+        let status = self
+            .status
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match status {
+            Status::Ready(r) => Ok(r),
+            Status::Starting => Err(AppError::Unavailable(
+                "search is starting up; try again in a moment (listing without search works)"
+                    .into(),
+            )),
+            Status::Rebuilding(p) => {
+                let done = p.done.load(Ordering::Relaxed);
+                let total = p.total.load(Ordering::Relaxed).max(1);
+                Err(AppError::Unavailable(format!(
+                    "the search index is being rebuilt ({done} of {total} contacts, {}%); \
+                     search is back when it finishes, everything else works meanwhile",
+                    done * 100 / total
+                )))
+            }
+            Status::Failed(why) => Err(AppError::Unavailable(format!(
+                "search is unavailable: {why}; run `roster reindex` with the server stopped"
+            ))),
+        }
+    }
+
+    /// Marks the index as being rebuilt (also used by tests of the 503).
+    pub fn mark_rebuilding(&self) -> Arc<Progress> {
+        let p = Arc::new(Progress::default());
+        self.set(Status::Rebuilding(p.clone()));
+        p
+    }
+
+    /// One page of ids matching `filter` (which may lack `search`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn page(
+        &self,
+        org: i64,
+        filter: &crate::model::ContactFilter,
+        order: Order,
+        start: &Start,
+        limit: usize,
+        include_total: bool,
+    ) -> AppResult<Hits> {
+        let ready = self.ready()?;
+        let searcher = ready.reader.searcher();
+        query::page(
+            &searcher,
+            &ready.fields,
+            org,
+            filter,
+            order,
+            start,
+            limit,
+            include_total,
+        )
+    }
+
+    /// Calls `f` with every id matching `filter`, in the documented order
+    /// for `sort`, `batch` ids at a time (for bulk actions and export).
+    pub fn for_each_id_batch(
+        &self,
+        org: i64,
+        filter: &crate::model::ContactFilter,
+        sort: crate::model::SortBy,
+        batch: usize,
+        mut f: impl FnMut(&[String]) -> AppResult<()>,
+    ) -> AppResult<()> {
+        let mut start = Start::Offset(0);
+        loop {
+            let hits = self.page(org, filter, Order::Field(sort), &start, batch, false)?;
+            let ids: Vec<String> = hits.hits.iter().map(|h| h.id.clone()).collect();
+            if !ids.is_empty() {
+                f(&ids)?;
+            }
+            match hits.hits.last() {
+                Some(last) if hits.has_more => start = Start::After(last.ts, last.id.clone()),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+pub fn index_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join(INDEX_DIR)
+}
+
+fn version_path(data_dir: &Path) -> PathBuf {
+    data_dir.join(VERSION_FILE)
+}
+
+/// Opens the index in `data_dir` when it exists, is readable and was built
+/// by this version; the error says why not otherwise.
+pub fn open(data_dir: &Path) -> Result<(Ready, IndexWriter), String> {
+    let version = std::fs::read_to_string(version_path(data_dir))
+        .map_err(|_| "no index version file (missing or unfinished index)".to_string())?;
+    if version.trim() != INDEX_VERSION.to_string() {
+        return Err(format!(
+            "index version {} is not {INDEX_VERSION}",
+            version.trim()
+        ));
+    }
+    let index = Index::open_in_dir(index_dir(data_dir)).map_err(|e| format!("unreadable: {e}"))?;
+    if index.schema() != schema::build_schema() {
+        return Err("index schema differs from this version's".into());
+    }
+    schema::register_analyzers(&index).map_err(|e| e.to_string())?;
+    let fields = Fields::new(&index.schema()).map_err(|e| e.to_string())?;
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(|e| format!("unreadable: {e}"))?;
+    let writer = index
+        .writer_with_num_threads(1, WRITER_MEMORY)
+        .map_err(|e| format!("cannot open the index writer: {e}"))?;
+    Ok((
+        Ready {
+            index,
+            reader,
+            fields,
+        },
+        writer,
+    ))
+}
+
+/// Rebuilds the index from SQLite into a new directory, then swaps it in.
+/// Outbox rows the snapshot covers are deleted afterwards. Returns the
+/// number of contacts indexed.
+/// `stop` is checked as the rebuild goes: a stopped rebuild leaves no
+/// version file, so the next start rebuilds again.
+pub fn rebuild(
+    db: &Db,
+    data_dir: &Path,
+    progress: &Progress,
+    stop: &dyn Fn() -> bool,
+) -> AppResult<u64> {
+    let started = Instant::now();
+    let live = index_dir(data_dir);
+    let fresh = data_dir.join(format!("{INDEX_DIR}.new"));
+    let _ = std::fs::remove_file(version_path(data_dir));
+    if fresh.exists() {
+        std::fs::remove_dir_all(&fresh).map_err(err)?;
+    }
+    std::fs::create_dir_all(&fresh).map_err(err)?;
+    let index = Index::create_in_dir(&fresh, schema::build_schema()).map_err(err)?;
+    schema::register_analyzers(&index).map_err(err)?;
+    let fields = Fields::new(&index.schema()).map_err(err)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
+    let mut writer: IndexWriter = index
+        .writer_with_num_threads(threads, REBUILD_MEMORY)
+        .map_err(err)?;
+    writer.set_merge_policy(Box::new(NoMergePolicy));
+    let covered = db.read_blocking(|conn| {
+        // One read transaction: the snapshot and the outbox position agree.
+        let tx = conn.unchecked_transaction()?;
+        let covered = store::outbox::max_seq(&tx)?;
+        let total = store::contacts::count_all(&tx)? as u64;
+        progress.total.store(total, Ordering::Relaxed);
+        tracing::info!(total, "rebuilding the search index");
+        let mut done = 0u64;
+        store::contacts::for_each(&tx, |c| {
+            writer
+                .add_document(schema::document(&fields, &c))
+                .map_err(err)?;
+            done += 1;
+            progress.done.store(done, Ordering::Relaxed);
+            if done.is_multiple_of(10_000) && stop() {
+                return Err(AppError::Unavailable(
+                    "the search index rebuild was stopped".into(),
+                ));
+            }
+            if done.is_multiple_of(100_000) {
+                tracing::info!(done, total, "search index rebuild progress");
+            }
+            Ok(())
+        })?;
+        Ok(covered)
+    })?;
+    let scanned = started.elapsed().as_secs_f64();
+    writer.commit().map_err(err)?;
+    writer.wait_merging_threads().map_err(err)?;
+    tracing::info!(
+        scan_and_add_seconds = scanned,
+        commit_seconds = started.elapsed().as_secs_f64() - scanned,
+        "search index rebuild committed"
+    );
+    drop(index);
+    if live.exists() {
+        std::fs::remove_dir_all(&live).map_err(err)?;
+    }
+    std::fs::rename(&fresh, &live).map_err(err)?;
+    std::fs::write(version_path(data_dir), format!("{INDEX_VERSION}\n")).map_err(err)?;
+    let removed = db.write_blocking(|tx| store::outbox::delete_through(tx, covered))?;
+    let done = progress.done.load(Ordering::Relaxed);
+    tracing::info!(
+        contacts = done,
+        outbox_rows_covered = removed,
+        seconds = started.elapsed().as_secs_f64(),
+        "search index rebuilt"
+    );
+    Ok(done)
+}
+
+/// `roster reindex`: rebuilds the index while no server uses it.
+pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
+    if let Ok(index) = Index::open_in_dir(index_dir(data_dir)) {
+        // Taking the writer lock proves no server is writing this index.
+        match index.writer_with_num_threads::<tantivy::TantivyDocument>(1, 15_000_000) {
+            Ok(w) => drop(w),
+            Err(tantivy::TantivyError::LockFailure(..)) => {
+                return Err(AppError::Conflict(
+                    "the search index is in use by a running server; stop it first \
+                     (a server rebuilds a missing or outdated index by itself)"
+                        .into(),
+                ));
+            }
+            Err(_) => {}
+        }
+    }
+    rebuild(db, data_dir, &Progress::default(), &|| false)
+}
+
+/// Applies up to one batch of outbox rows; returns how many it applied.
+fn apply_batch(db: &Db, ready: &Ready, writer: &mut IndexWriter) -> AppResult<usize> {
+    let entries = db.read_blocking(|conn| store::outbox::pending(conn, BATCH))?;
+    let Some(last) = entries.last().map(|e| e.seq) else {
+        return Ok(0);
+    };
+    let mut latest: HashMap<&str, i64> = HashMap::new();
+    for e in &entries {
+        latest.insert(e.contact_id.as_str(), e.org);
+    }
+    let rows = db.read_blocking(|conn| {
+        latest
+            .iter()
+            .map(|(id, org)| Ok((id.to_string(), store::contacts::get(conn, *org, id)?)))
+            .collect::<AppResult<Vec<_>>>()
+    })?;
+    let f = &ready.fields;
+    for (id, row) in rows {
+        writer.delete_term(Term::from_field_text(f.id, &id));
+        if let Some(contact) = row {
+            writer
+                .add_document(schema::document(f, &contact))
+                .map_err(err)?;
+        }
+    }
+    writer.commit().map_err(err)?;
+    ready.reader.reload().map_err(err)?;
+    db.write_blocking(|tx| store::outbox::delete_through(tx, last))?;
+    Ok(entries.len())
+}
+
+/// Opens (or rebuilds) the index, then runs the index writer until `stop`.
+pub async fn run_writer(state: AppState, stop: CancellationToken) {
+    let data_dir = state.config.data.data_dir.clone();
+    let dir = data_dir.clone();
+    let opened = run_blocking(move || Ok(open(&dir))).await;
+    let opened = match opened {
+        Ok(Ok(pair)) => Ok(pair),
+        Ok(Err(why)) => {
+            tracing::warn!(reason = %why, "search index needs a rebuild");
+            let progress = state.search.mark_rebuilding();
+            let db = state.db.clone();
+            let dir = data_dir.clone();
+            let stopping = stop.clone();
+            let rebuilt =
+                run_blocking(move || rebuild(&db, &dir, &progress, &|| stopping.is_cancelled()))
+                    .await;
+            match rebuilt {
+                Ok(_) => {
+                    let dir = data_dir.clone();
+                    run_blocking(move || Ok(open(&dir)))
+                        .await
+                        .unwrap_or_else(|e| Err(e.to_string()))
+                }
+                Err(e) => Err(format!("rebuild failed: {e}")),
+            }
+        }
+        Err(e) => Err(e.to_string()),
+    };
+    let (ready, writer) = match opened {
+        Ok(pair) => pair,
+        Err(why) => {
+            tracing::error!(reason = %why, "search is unavailable");
+            state.search.set(Status::Failed(why));
+            return;
+        }
+    };
+    let ready = Arc::new(ready);
+    let writer = Arc::new(Mutex::new(writer));
+    state.search.set(Status::Ready(ready.clone()));
+    tracing::info!("search index ready");
+    loop {
+        let (db, r, w) = (state.db.clone(), ready.clone(), writer.clone());
+        let applied = run_blocking(move || {
+            let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
+            apply_batch(&db, &r, &mut w)
+        })
+        .await;
+        let full = match applied {
+            Ok(n) => n == BATCH,
+            Err(e) => {
+                tracing::error!(error = %e, "applying search outbox failed; retrying");
+                false
+            }
+        };
+        if stop.is_cancelled() && !full {
+            break;
+        }
+        if full {
+            continue;
+        }
+        tokio::select! {
+            () = state.wake.search.notified() => {}
+            () = tokio::time::sleep(POLL) => {}
+            () = stop.cancelled() => {}
+        }
+    }
+    // Everything applied is committed; let merges finish before exit.
+    let w = Arc::try_unwrap(writer)
+        .ok()
+        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
+    if let Some(w) = w {
+        let _ = run_blocking(move || w.wait_merging_threads().map_err(err)).await;
+    }
+    tracing::info!("search index writer stopped");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_answers_503_while_rebuilding() {
+        let s = Search::new();
+        assert_eq!(s.ready().err().map(|e| e.status().as_u16()), Some(503));
+        let p = s.mark_rebuilding();
+        p.total.store(200, Ordering::Relaxed);
+        p.done.store(50, Ordering::Relaxed);
+        let e = s.ready().err().expect("unavailable");
+        assert_eq!(e.status().as_u16(), 503);
+        assert_eq!(e.code(), "unavailable");
+        assert!(e.to_string().contains("being rebuilt"), "{e}");
+        assert!(e.to_string().contains("25%"), "{e}");
+    }
+}

@@ -1,0 +1,410 @@
+//! From a `ContactFilter` (with `search`) to a tantivy query, and from the
+//! query to one page of ids in the documented order.
+//!
+//! Every clause, the organization included, is part of the one query the
+//! index runs, so a page, its `hasMore` and its total come straight from the
+//! index.
+
+use std::ops::Bound;
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{
+    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Searcher, SegmentReader, Term};
+
+use super::schema::{self, Fields, MAX_GRAM, MIN_GRAM};
+use crate::error::{AppError, AppResult};
+use crate::model::{ContactFilter, SortBy, TagsLogic};
+
+type Clause = (Occur, Box<dyn Query>);
+
+/// Where a page starts: after a keyset position, or after `offset` matches.
+#[derive(Debug, Clone)]
+pub enum Start {
+    Offset(u64),
+    /// (sort value, id) of the last contact of the previous page.
+    After(i64, String),
+}
+
+/// The order of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Field(SortBy),
+    Relevance,
+}
+
+/// One matching contact, with its sort value as the index holds it.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub id: String,
+    pub ts: i64,
+}
+
+#[derive(Debug)]
+pub struct Hits {
+    pub hits: Vec<Hit>,
+    pub has_more: bool,
+    pub total: Option<u64>,
+}
+
+fn boxed(q: impl Query) -> Box<dyn Query> {
+    Box::new(q)
+}
+
+fn any_of(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if clauses.len() == 1 {
+        return clauses.into_iter().next().expect("one clause");
+    }
+    boxed(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
+    ))
+}
+
+fn all_of(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if clauses.len() == 1 {
+        return clauses.into_iter().next().expect("one clause");
+    }
+    boxed(BooleanQuery::new(
+        clauses.into_iter().map(|q| (Occur::Must, q)).collect(),
+    ))
+}
+
+fn term(field: Field, text: &str) -> Box<dyn Query> {
+    boxed(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// The documented matching for one analysed token: by prefix, and fuzzily
+/// from 3 characters (one edit up to 5, two from 6; a transposition is one
+/// edit). An exact match scores higher, for `sortBy=relevance`.
+fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool, scored: bool) -> Box<dyn Query> {
+    let t = Term::from_field_text(field, token);
+    let len = token.chars().count();
+    let distance = match len {
+        _ if !fuzzy => 0,
+        0..=2 => 0,
+        3..=5 => 1,
+        _ => 2,
+    };
+    if !scored {
+        // Order comes from the sort fields: one automaton does it all.
+        return boxed(FuzzyTermQuery::new_prefix(t, distance, true));
+    }
+    let exact = boxed(BoostQuery::new(
+        Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
+        3.0,
+    ));
+    let prefix = boxed(BoostQuery::new(
+        Box::new(FuzzyTermQuery::new_prefix(t.clone(), 0, true)),
+        2.0,
+    ));
+    let mut clauses = vec![exact, prefix];
+    if distance > 0 {
+        clauses.push(boxed(FuzzyTermQuery::new_prefix(t, distance, true)));
+    }
+    any_of(clauses)
+}
+
+const PHONE_CHARS: &[char] = &['(', ')', '+', '-', '.', ' '];
+
+fn is_phone_like(s: &str) -> bool {
+    s.chars().any(|c| c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || PHONE_CHARS.contains(&c) || c.is_whitespace())
+}
+
+/// Phone digits anywhere in the number: one n-gram term when the digits are
+/// short enough to be a gram, else every window of the longest gram size.
+/// Grams all sit at position 0, so they are matched as terms, not phrases.
+fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
+    let n = digits.len();
+    if n < MIN_GRAM {
+        return boxed(FuzzyTermQuery::new_prefix(
+            Term::from_field_text(f.phone_full, digits),
+            0,
+            true,
+        ));
+    }
+    if n <= MAX_GRAM {
+        return term(f.phone, digits);
+    }
+    if n > 15 {
+        return boxed(EmptyQuery);
+    }
+    let mut windows: Vec<&str> = (0..=n - MAX_GRAM)
+        .map(|i| &digits[i..i + MAX_GRAM])
+        .collect();
+    windows.sort_unstable();
+    windows.dedup();
+    all_of(windows.into_iter().map(|w| term(f.phone, w)).collect())
+}
+
+/// The text search: every whitespace-separated term must match first name,
+/// last name, email or phone. A search made only of digits and phone
+/// punctuation (`(919) 555-1234`) is one phone number.
+pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
+    if is_phone_like(search) {
+        return phone_digits(f, &schema::digits(search));
+    }
+    let mut names = schema::name_analyzer();
+    let mut keyword = schema::keyword_analyzer();
+    let mut terms = Vec::new();
+    for raw in search.split_whitespace() {
+        let numeric = raw.chars().all(|c| c.is_ascii_digit());
+        let mut either = Vec::new();
+        let tokens = schema::analyze(&mut names, raw);
+        if !tokens.is_empty() {
+            either.push(all_of(
+                tokens
+                    .iter()
+                    .map(|t| {
+                        any_of(vec![
+                            fuzzy_prefix(f.first, t, !numeric, scored),
+                            fuzzy_prefix(f.last, t, !numeric, scored),
+                        ])
+                    })
+                    .collect(),
+            ));
+        }
+        if let Some(t) = schema::analyze(&mut keyword, raw).first() {
+            if schema::is_address_like(t) {
+                // A piece of an address: by prefix of the whole address,
+                // its local part or its domain.
+                either.push(fuzzy_prefix(f.email, t, false, false));
+            } else {
+                either.push(fuzzy_prefix(f.email_word, t, !numeric, scored));
+            }
+        }
+        if is_phone_like(raw) {
+            either.push(phone_digits(f, &schema::digits(raw)));
+        }
+        if either.is_empty() {
+            continue;
+        }
+        terms.push(any_of(either));
+    }
+    if terms.is_empty() {
+        return boxed(EmptyQuery);
+    }
+    all_of(terms)
+}
+
+fn i64_term(field: Field, v: i64) -> Term {
+    Term::from_field_i64(field, v)
+}
+
+fn u64_term(field: Field, v: u64) -> Term {
+    Term::from_field_u64(field, v)
+}
+
+fn sort_field(f: &Fields, sort: SortBy) -> Field {
+    match sort {
+        SortBy::UpdatedAt => f.updated_at,
+        SortBy::CreatedAt => f.created_at,
+    }
+}
+
+/// `(sort, id) < (ts, id)` as index clauses.
+fn before(f: &Fields, sort: SortBy, ts: i64, id: &str) -> AppResult<Box<dyn Query>> {
+    let (hi, lo) = schema::id_halves(id).ok_or_else(|| {
+        AppError::bad_request(
+            "invalid_cursor",
+            Some("cursor".into()),
+            "cursor is not valid",
+        )
+    })?;
+    let sf = sort_field(f, sort);
+    let eq = |t: Term| -> Box<dyn Query> { boxed(TermQuery::new(t, IndexRecordOption::Basic)) };
+    let below = |t: Term| -> Box<dyn Query> {
+        boxed(RangeQuery::new(Bound::Unbounded, Bound::Excluded(t)))
+    };
+    Ok(any_of(vec![
+        below(i64_term(sf, ts)),
+        all_of(vec![eq(i64_term(sf, ts)), below(u64_term(f.id_hi, hi))]),
+        all_of(vec![
+            eq(i64_term(sf, ts)),
+            eq(u64_term(f.id_hi, hi)),
+            below(u64_term(f.id_lo, lo)),
+        ]),
+    ]))
+}
+
+/// The whole query for `filter` in `org`: the organization, the text search
+/// and every other filter, plus the keyset position when there is one.
+pub fn filter_query(
+    f: &Fields,
+    org: i64,
+    filter: &ContactFilter,
+    after: Option<(SortBy, i64, &str)>,
+    scored: bool,
+) -> AppResult<Box<dyn Query>> {
+    let mut must: Vec<Clause> = vec![(
+        Occur::Must,
+        boxed(TermQuery::new(
+            i64_term(f.org, org),
+            IndexRecordOption::Basic,
+        )),
+    )];
+    if let Some(search) = &filter.search {
+        must.push((Occur::Must, text_query(f, search, scored)));
+    }
+    if !filter.tags.is_empty() {
+        let tags: Vec<Box<dyn Query>> = filter.tags.iter().map(|t| term(f.tag, t)).collect();
+        must.push((
+            Occur::Must,
+            match filter.tags_logic {
+                TagsLogic::Or => any_of(tags),
+                TagsLogic::And => all_of(tags),
+            },
+        ));
+    }
+    for (name, value) in [
+        ("textable", filter.is_textable),
+        ("optedout", filter.opted_out),
+        ("email", filter.has_email),
+        ("phone", filter.has_phone),
+    ] {
+        if let Some(v) = value {
+            must.push((Occur::Must, term(f.flag, &schema::flag(name, v))));
+        }
+    }
+    if !filter.states.is_empty() {
+        must.push((
+            Occur::Must,
+            any_of(filter.states.iter().map(|s| term(f.state, s)).collect()),
+        ));
+    }
+    if let Some(zip) = &filter.zip {
+        must.push((Occur::Must, term(f.zip, zip)));
+    }
+    if let Some((sort, ts, id)) = after {
+        must.push((Occur::Must, before(f, sort, ts, id)?));
+    }
+    Ok(boxed(BooleanQuery::new(must)))
+}
+
+fn search_err(e: tantivy::TantivyError) -> AppError {
+    AppError::internal(format!("search index: {e}"))
+}
+
+/// (sort value, id high, id low): the documented order, descending.
+type SortKey = (i64, u64, u64);
+
+fn by_field(
+    sort: SortBy,
+) -> impl Fn(&SegmentReader) -> Box<dyn FnMut(tantivy::DocId) -> SortKey> + Send + Sync + 'static {
+    let name = match sort {
+        SortBy::UpdatedAt => "updated_at",
+        SortBy::CreatedAt => "created_at",
+    };
+    move |seg: &SegmentReader| {
+        let ff = seg.fast_fields();
+        let ts = ff.i64(name).ok().map(|c| c.first_or_default_col(0));
+        let hi = ff.u64("id_hi").ok().map(|c| c.first_or_default_col(0));
+        let lo = ff.u64("id_lo").ok().map(|c| c.first_or_default_col(0));
+        Box::new(move |doc| {
+            (
+                ts.as_ref().map_or(0, |c| c.get_val(doc)),
+                hi.as_ref().map_or(0, |c| c.get_val(doc)),
+                lo.as_ref().map_or(0, |c| c.get_val(doc)),
+            )
+        })
+    }
+}
+
+/// One page of matches for `filter`, `limit` long, in `order`, from `start`.
+#[allow(clippy::too_many_arguments)]
+pub fn page(
+    searcher: &Searcher,
+    f: &Fields,
+    org: i64,
+    filter: &ContactFilter,
+    order: Order,
+    start: &Start,
+    limit: usize,
+    include_total: bool,
+) -> AppResult<Hits> {
+    let (offset, after) = match (start, order) {
+        (Start::Offset(n), _) => (*n as usize, None),
+        (Start::After(ts, id), Order::Field(sort)) => (0, Some((sort, *ts, id.as_str()))),
+        (Start::After(..), Order::Relevance) => {
+            return Err(AppError::invalid_parameter(
+                "cursor",
+                "sortBy=relevance pages with offset, not cursor",
+            ));
+        }
+    };
+    // Past the last document there is nothing to skip to; this also bounds
+    // what the collector allocates for a huge offset.
+    let offset = offset.min(searcher.num_docs() as usize);
+    let scored = order == Order::Relevance;
+    let query = filter_query(f, org, filter, after, scored)?;
+    // The total is for the whole filter, never only what follows a cursor:
+    // counted in the same pass when there is no cursor, else separately.
+    let count_along = include_total && after.is_none();
+    let mut total = None;
+    if include_total && !count_along {
+        let q = filter_query(f, org, filter, None, false)?;
+        total = Some(searcher.search(&*q, &Count).map_err(search_err)? as u64);
+    }
+    let top = TopDocs::with_limit(limit + 1).and_offset(offset);
+    let mut keys: Vec<(SortKey, DocAddress)> = match order {
+        Order::Field(sort) => {
+            let top = top.order_by(by_field(sort));
+            if count_along {
+                let (keys, n) = searcher
+                    .search(&*query, &(top, Count))
+                    .map_err(search_err)?;
+                total = Some(n as u64);
+                keys
+            } else {
+                searcher.search(&*query, &top).map_err(search_err)?
+            }
+        }
+        Order::Relevance => {
+            let top = top.order_by_score();
+            let scored = if count_along {
+                let (scored, n) = searcher
+                    .search(&*query, &(top, Count))
+                    .map_err(search_err)?;
+                total = Some(n as u64);
+                scored
+            } else {
+                searcher.search(&*query, &top).map_err(search_err)?
+            };
+            let mut out = Vec::with_capacity(scored.len());
+            for (score, addr) in scored {
+                let seg = searcher.segment_reader(addr.segment_ord);
+                let ff = seg.fast_fields();
+                let get = |name: &str| -> AppResult<u64> {
+                    Ok(ff
+                        .u64(name)
+                        .map_err(search_err)?
+                        .first(addr.doc_id)
+                        .unwrap_or(0))
+                };
+                // The score stands where the timestamp would.
+                out.push(((score.to_bits() as i64, get("id_hi")?, get("id_lo")?), addr));
+            }
+            out
+        }
+    };
+    let has_more = keys.len() > limit;
+    keys.truncate(limit);
+    let hits = keys
+        .into_iter()
+        .map(|((ts, hi, lo), _)| Hit {
+            id: schema::id_from_halves(hi, lo),
+            ts,
+        })
+        .collect();
+    Ok(Hits {
+        hits,
+        has_more,
+        total,
+    })
+}
