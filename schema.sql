@@ -12,6 +12,7 @@ CREATE TABLE organizations (
     name            TEXT NOT NULL UNIQUE,
     webhook_secret  TEXT NOT NULL UNIQUE,
     twilio_auth_token TEXT,
+    contact_count   INTEGER NOT NULL DEFAULT 0,  -- kept by the write path
     created_at      INTEGER NOT NULL
 );
 
@@ -69,7 +70,6 @@ CREATE TABLE contact_tags (
     contact_id      TEXT NOT NULL,
     PRIMARY KEY (org, tag, contact_id)
 ) WITHOUT ROWID;
-CREATE INDEX contact_tags_contact ON contact_tags (contact_id);
 
 -- How many contacts carry each tag, kept with the tag index. It answers
 -- /api/tags and tells the list planner how selective a tag filter is.

@@ -77,6 +77,11 @@ fn main() {
         "| import outcome | created {} merged {} failed {} | | | |",
         import["created"], import["merged"], import["failed"]
     ));
+    let drained = wait_lookups_drained(&http, &server, t);
+    report(&format!(
+        "| import + every lookup answered, s | {drained:.1} ({:.0} contacts/s) | | | |",
+        n as f64 / drained
+    ));
 
     // Export.
     let t = Instant::now();
@@ -542,5 +547,24 @@ fn baseline(path: &Path, n: usize) -> Baseline {
         scan_secs,
         point_p50: point.p50(),
         keyset_p50: keyset.p50(),
+    }
+}
+
+/// Waits until the lookup queue is empty; seconds since `since`.
+fn wait_lookups_drained(http: &Client, server: &ServerProc, since: Instant) -> f64 {
+    loop {
+        let s: Value = http
+            .get(format!("{}/api/lookups/status", server.base))
+            .bearer_auth(&server.key)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let busy =
+            s["jobs"]["pending"].as_i64().unwrap_or(0) + s["jobs"]["running"].as_i64().unwrap_or(0);
+        if busy == 0 {
+            return since.elapsed().as_secs_f64();
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -85,6 +85,7 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
         bar.set_position(p.counters.processed.max(0) as u64);
     })?;
     bar.finish_and_clear();
+    roster::csvio::refresh_statistics(&db);
     let c = imp.counters;
     let secs = started.elapsed().as_secs_f64();
     println!(

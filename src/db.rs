@@ -30,15 +30,21 @@ pub struct Db {
     path: PathBuf,
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+/// Page cache per connection, in KiB (negative: SQLite's unit is KiB).
+/// Readers share the memory-mapped file, so their own caches stay small and
+/// the server's resident memory stays bounded.
+const READER_CACHE_KIB: i64 = 4_000;
+const WRITER_CACHE_KIB: i64 = 16_000;
+
+fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
          PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;
-         PRAGMA mmap_size = 268435456;",
-    )
+         PRAGMA cache_size = -{cache_kib};
+         PRAGMA mmap_size = 134217728;"
+    ))
 }
 
 /// Opens a configured connection to the database file (creating it if asked).
@@ -50,7 +56,7 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
             | OpenFlags::SQLITE_OPEN_URI,
     )?;
-    configure(&conn)?;
+    configure(&conn, WRITER_CACHE_KIB)?;
     Ok(conn)
 }
 
@@ -72,7 +78,20 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     tx.commit()
 }
 
+/// Refreshes the query planner's statistics where they are stale (cheap:
+/// with an analysis limit it samples, and it skips tables whose size has not
+/// changed much). Rare filter values (a small state, a ZIP) need these
+/// statistics to be answered from their own index.
+pub fn optimize(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")
+}
+
 impl Db {
+    /// [`optimize`] on the writer connection.
+    pub async fn optimize(&self) -> AppResult<()> {
+        self.write(|tx| Ok(optimize(tx)?)).await
+    }
+
     /// Opens (creating if needed) the database in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> AppResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
@@ -81,9 +100,7 @@ impl Db {
         let path = data_dir.join(DB_FILE);
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
-        // Refresh the planner's statistics where they are stale (cheap; it
-        // only analyzes tables whose size changed a lot).
-        writer.execute_batch("PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;")?;
+        optimize(&writer)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -91,11 +108,11 @@ impl Db {
                     | OpenFlags::SQLITE_OPEN_URI,
             )
             .with_init(|c| {
-                configure(c)?;
+                configure(c, READER_CACHE_KIB)?;
                 c.pragma_update(None, "query_only", true)
             });
         let read = r2d2::Pool::builder()
-            .max_size(16)
+            .max_size(8)
             .min_idle(Some(2))
             .build(manager)?;
         Ok(Self {

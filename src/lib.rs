@@ -100,6 +100,23 @@ pub async fn run(
     // every acknowledged write reaches the index before it stops.
     let stop_index = tokio_util::sync::CancellationToken::new();
     let search_writer = tokio::spawn(search::run_writer(state.clone(), stop_index.clone()));
+    // Planner statistics follow the data as it grows.
+    let db = state.db.clone();
+    let stop_optimizing = stopping.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+        every.tick().await;
+        loop {
+            tokio::select! {
+                _ = every.tick() => {
+                    if let Err(err) = db.optimize().await {
+                        tracing::warn!(%err, "refreshing planner statistics failed");
+                    }
+                }
+                () = stop_optimizing.cancelled() => break,
+            }
+        }
+    });
     let app = app(state.clone());
     let signal = stopping.clone();
     let signalled = state.clone();

@@ -30,10 +30,19 @@ pub fn spawn(state: AppState, id: String) {
                 {
                     let _ = std::fs::remove_file(path);
                 }
+                refresh_statistics(&state.db);
             }
             Err(err) => tracing::error!(import = %id, %err, "import could not run"),
         }
     });
+}
+
+/// A large import changes the data's shape: the planner's statistics are
+/// refreshed now rather than at the next periodic pass.
+pub fn refresh_statistics(db: &crate::db::Db) {
+    if let Err(err) = db.write_blocking(|tx| Ok(crate::db::optimize(tx)?)) {
+        tracing::warn!(%err, "refreshing planner statistics failed");
+    }
 }
 
 fn is_upload(data_dir: &Path, path: &Path) -> bool {

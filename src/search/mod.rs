@@ -32,7 +32,9 @@ pub const INDEX_DIR: &str = "index";
 /// Beside the index: the index version it was built with.
 pub const VERSION_FILE: &str = "index.version";
 /// Outbox rows applied per index commit.
-const BATCH: usize = 1000;
+/// Outbox rows per index commit: small batches under normal load (whatever
+/// is pending), large ones while an import floods the outbox.
+const BATCH: usize = 10_000;
 /// The writer also looks for outbox rows this often, for writes it was not
 /// woken for (another process).
 const POLL: Duration = Duration::from_secs(2);

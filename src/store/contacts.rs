@@ -331,6 +331,7 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     lookups::cancel_pending(conn, id)?;
     conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
         .execute(params![id, org])?;
+    adjust_contact_count(conn, org, -1)?;
     outbox::record(conn, org, id)?;
     Ok(true)
 }
@@ -429,6 +430,9 @@ pub fn save(
         return Err(err.into());
     }
 
+    if before.is_none() {
+        adjust_contact_count(conn, after.org, 1)?;
+    }
     let old_keys = before.map(|b| b.tags.keys()).unwrap_or_default();
     let new_keys = after.tags.keys();
     if old_keys != new_keys {
@@ -444,6 +448,8 @@ pub fn save(
     outbox::record(conn, after.org, &after.id)?;
     if phone_changed {
         match &after.phone {
+            // A new contact has no older job to supersede.
+            Some(phone) if before.is_none() => lookups::insert(conn, after.org, &after.id, phone)?,
             Some(phone) => lookups::enqueue(conn, after.org, &after.id, phone)?,
             None => lookups::cancel_pending(conn, &after.id)?,
         }
@@ -533,13 +539,17 @@ fn update_tag_index(
     )?;
     let mut dec =
         conn.prepare_cached("UPDATE tag_counts SET count = count - 1 WHERE org = ?1 AND tag = ?2")?;
+    let mut emptied = false;
     for key in old.iter().filter(|k| !new.contains(k)) {
         if del.execute(params![org, key, contact_id])? > 0 {
             dec.execute(params![org, key])?;
+            emptied = true;
         }
     }
-    conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
-        .execute([org])?;
+    if emptied {
+        conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
+            .execute([org])?;
+    }
     let mut ins = conn.prepare_cached(
         "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id) VALUES (?1, ?2, ?3)",
     )?;
@@ -699,7 +709,7 @@ pub fn list(
     let col = params.sort_by.column();
     let mut w = build_where(conn, org, filter)?;
     let total = if params.include_total {
-        Some(count_where(conn, &w)?)
+        Some(count(conn, org, filter)?)
     } else {
         None
     };
@@ -741,10 +751,35 @@ pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
         .query_row(params_from_iter(w.params.iter()), |r| r.get(0))?)
 }
 
-/// Counts the contacts matching `filter` (without `search`).
+/// Counts the contacts matching `filter` (without `search`). The commonest
+/// totals, everything and one tag alone, come from counts the write path
+/// keeps, not from a scan.
 pub fn count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<i64> {
+    if filter.is_empty() {
+        return Ok(conn
+            .prepare_cached("SELECT contact_count FROM organizations WHERE org = ?1")?
+            .query_row([org], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0));
+    }
+    let only_tags = ContactFilter {
+        tags: filter.tags.clone(),
+        tags_logic: filter.tags_logic,
+        ..ContactFilter::default()
+    };
+    if filter.tags.len() == 1 && *filter == only_tags {
+        return tag_count(conn, org, &filter.tags[0]);
+    }
     let w = build_where(conn, org, filter)?;
     count_where(conn, &w)
+}
+
+fn adjust_contact_count(conn: &Connection, org: i64, by: i64) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE organizations SET contact_count = contact_count + ?2 WHERE org = ?1",
+    )?
+    .execute(params![org, by])?;
+    Ok(())
 }
 
 fn prefixed_columns() -> String {

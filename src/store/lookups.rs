@@ -23,6 +23,12 @@ pub fn cancel_pending(conn: &Connection, contact_id: &str) -> AppResult<()> {
 /// Queues a lookup of `phone` for the contact, superseding any older job.
 pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
     cancel_pending(conn, contact_id)?;
+    insert(conn, org, contact_id, phone)
+}
+
+/// Queues a lookup for a contact known to have no unfinished job (a new
+/// contact).
+pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
     let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO lookup_jobs (org, contact_id, phone, status, run_after, created_at, updated_at)

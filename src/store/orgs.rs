@@ -95,9 +95,9 @@ pub fn set_twilio_auth_token(conn: &Connection, org: i64, token: Option<&str>) -
 }
 
 pub fn contact_count(conn: &Connection, org: i64) -> AppResult<i64> {
-    Ok(
-        conn.query_row("SELECT count(*) FROM contacts WHERE org = ?1", [org], |r| {
-            r.get(0)
-        })?,
-    )
+    Ok(conn.query_row(
+        "SELECT contact_count FROM organizations WHERE org = ?1",
+        [org],
+        |r| r.get(0),
+    )?)
 }
