@@ -59,8 +59,8 @@ CREATE INDEX contacts_org_created ON contacts (org, created_at DESC, id DESC);
 -- One contact per phone and per email within an organization, enforced here.
 CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
 CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
-CREATE INDEX contacts_org_state ON contacts (org, state) WHERE state IS NOT NULL;
-CREATE INDEX contacts_org_zip ON contacts (org, zip) WHERE zip IS NOT NULL;
+CREATE INDEX contacts_org_state ON contacts (org, state);
+CREATE INDEX contacts_org_zip ON contacts (org, zip);
 
 -- The tag index: one row per (contact, lower-cased tag), written in the same
 -- transaction as the contact row. Tag filters read this, never the JSON.

@@ -7,7 +7,7 @@
 //! Other processes (the CLI while a server runs) meet the busy timeout.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
@@ -27,8 +27,19 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 pub struct Db {
     read: Pool,
     writer: Arc<Mutex<Connection>>,
+    /// Writes queued for the group-commit thread.
+    jobs: mpsc::Sender<Job>,
     path: PathBuf,
 }
+
+/// Delivers a job's result once its group has committed (or failed to).
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+/// A queued write: runs inside the group's transaction (or is told why
+/// there is none) and returns how to deliver its result.
+type Job = Box<dyn FnOnce(Result<&Transaction, &str>) -> Finish + Send>;
+
+/// At most this many queued writes share one commit.
+const MAX_GROUP: usize = 64;
 
 /// Page cache per connection, in KiB (negative: SQLite's unit is KiB).
 /// Readers share the memory-mapped file, so their own caches stay small and
@@ -38,6 +49,8 @@ const WRITER_CACHE_KIB: i64 = 16_000;
 
 fn configure(conn: &Connection, cache_kib: i64) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
+    // The write path alone uses a few dozen statements; keep them all parsed.
+    conn.set_prepared_statement_cache_capacity(256);
     conn.execute_batch(&format!(
         "PRAGMA foreign_keys = ON;
          PRAGMA synchronous = NORMAL;
@@ -115,9 +128,17 @@ impl Db {
             .max_size(8)
             .min_idle(Some(2))
             .build(manager)?;
+        let writer = Arc::new(Mutex::new(writer));
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let conn = writer.clone();
+        std::thread::Builder::new()
+            .name("roster-writer".into())
+            .spawn(move || group_commit(&conn, &queue))
+            .map_err(|e| AppError::internal(format!("cannot start the writer: {e}")))?;
         Ok(Self {
             read,
-            writer: Arc::new(Mutex::new(writer)),
+            writer,
+            jobs,
             path,
         })
     }
@@ -140,16 +161,36 @@ impl Db {
         .await
     }
 
-    /// Runs `f` inside one `BEGIN IMMEDIATE` transaction on the writer
-    /// connection, on the blocking pool. The transaction commits when `f`
-    /// returns `Ok` and rolls back otherwise, so a failed write changes nothing.
+    /// Runs `f` as one atomic write on the writer connection and answers
+    /// once it is committed. Writes queued at the same moment share one
+    /// `BEGIN IMMEDIATE` transaction (group commit), each inside its own
+    /// savepoint: a write whose `f` returns `Err` is rolled back alone and
+    /// changes nothing, and none is acknowledged before the commit.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&Transaction) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        run_blocking(move || db.write_blocking(f)).await
+        let (reply, answer) = tokio::sync::oneshot::channel::<AppResult<T>>();
+        let job: Job = Box::new(move |tx: Result<&Transaction, &str>| -> Finish {
+            let outcome = match tx {
+                Ok(tx) => in_savepoint(tx, f),
+                Err(why) => Err(AppError::internal(format!("database: {why}"))),
+            };
+            Box::new(move |commit_error: Option<&str>| {
+                let result = match (outcome, commit_error) {
+                    (Ok(_), Some(why)) => Err(AppError::internal(format!("commit: {why}"))),
+                    (outcome, _) => outcome,
+                };
+                let _ = reply.send(result);
+            })
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| AppError::internal("the database writer has stopped"))?;
+        answer
+            .await
+            .map_err(|_| AppError::internal("the database writer dropped a write"))?
     }
 
     /// The blocking form of [`Db::write`], for code already off the executor.
@@ -168,6 +209,51 @@ impl Db {
     pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = self.read.get()?;
         f(&conn)
+    }
+}
+
+/// Runs `f` inside a savepoint of `tx`: kept on `Ok`, undone on `Err` or
+/// panic.
+fn in_savepoint<T>(tx: &Transaction, f: impl FnOnce(&Transaction) -> AppResult<T>) -> AppResult<T> {
+    let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut st| st.execute([]));
+    run("SAVEPOINT job")?;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)))
+        .unwrap_or_else(|_| Err(AppError::internal("a write panicked")));
+    if out.is_err() {
+        run("ROLLBACK TO job")?;
+    }
+    run("RELEASE job")?;
+    out
+}
+
+/// The group-commit loop: takes every write queued so far (up to
+/// [`MAX_GROUP`]), runs them in one transaction, commits once, then
+/// answers each.
+fn group_commit(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+            Ok(tx) => tx,
+            Err(err) => {
+                let why = err.to_string();
+                for job in group {
+                    job(Err(&why))(None);
+                }
+                continue;
+            }
+        };
+        let finishers: Vec<Finish> = group.into_iter().map(|job| job(Ok(&tx))).collect();
+        let committed = tx.commit().map_err(|e| e.to_string());
+        for finish in finishers {
+            finish(committed.as_ref().err().map(String::as_str));
+        }
     }
 }
 

@@ -921,3 +921,19 @@ pub fn machine() -> String {
         .unwrap_or(0.0);
     format!("{cores} cores ({cpu}), {mem:.0} GiB RAM")
 }
+
+/// (RssAnon, RssFile) of a process in MiB: private memory, and pages of
+/// memory-mapped files (the database and index), which the kernel can drop.
+pub fn rss_split_mib(pid: u32) -> (f64, f64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+            .unwrap_or(0.0)
+    };
+    (field("RssAnon:"), field("RssFile:") + field("RssShmem:"))
+}

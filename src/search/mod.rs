@@ -38,6 +38,8 @@ const BATCH: usize = 10_000;
 /// The writer also looks for outbox rows this often, for writes it was not
 /// woken for (another process).
 const POLL: Duration = Duration::from_secs(2);
+/// The least time between two index commits.
+const COMMIT_GAP: Duration = Duration::from_millis(150);
 const WRITER_MEMORY: usize = 50_000_000;
 const REBUILD_MEMORY: usize = 400_000_000;
 
@@ -404,6 +406,13 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
         };
         if stop.is_cancelled() && !full {
             break;
+        }
+        // Commits are the expensive part (segment files, fsync, reload):
+        // under a stream of writes, gather them for a moment so the index
+        // commits a few times a second instead of once per write.
+        tokio::select! {
+            () = tokio::time::sleep(COMMIT_GAP) => {}
+            () = stop.cancelled() => {}
         }
         if full {
             continue;

@@ -69,10 +69,12 @@ pub fn create(conn: &Connection, org: i64, access: Access) -> AppResult<(String,
 
 pub fn authenticate(conn: &Connection, key: &str) -> AppResult<Option<KeyOwner>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT k.id, k.org, o.id, k.access, k.last_used_at
                FROM api_keys k JOIN organizations o ON o.org = k.org
               WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
+        )?
+        .query_row(
             [hash_key(key)],
             |r| {
                 Ok(KeyOwner {
