@@ -577,15 +577,85 @@ pub fn tag_count(conn: &Connection, org: i64, key: &str) -> AppResult<i64> {
         .unwrap_or(0))
 }
 
-/// A tag filter matching fewer contacts than this drives the query from the
-/// tag index; above it, the query walks the sort index and probes the tags.
-const TAG_DRIVE_LIMIT: i64 = 5_000;
+/// A filter matching fewer contacts than this drives the query from its own
+/// index (tags, state or ZIP) and sorts the matches; above it, the query
+/// walks the sort index and checks each row, which finds a page of common
+/// matches quickly.
+const DRIVE_LIMIT: i64 = 5_000;
 
-/// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters.
-/// `?1` is the org.
+/// Where a listing starts reading.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Drive {
+    /// Walk the `(org, sort field, id)` index in order.
+    SortIndex,
+    /// Start from the tag index rows of these tag placeholders.
+    Tags(String),
+    /// Start from one of the contacts indexes (state or ZIP).
+    Index(&'static str),
+}
+
+/// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
+/// and the plan chosen for it. `?1` is the org.
 pub struct Where {
     pub clause: String,
     pub params: Vec<SqlValue>,
+    pub drive: Drive,
+}
+
+impl Where {
+    /// The `FROM` of a listing in `sort` order.
+    pub fn sorted_source(&self, sort: crate::model::SortBy) -> String {
+        match &self.drive {
+            Drive::SortIndex => format!(
+                "contacts c INDEXED BY {}",
+                match sort {
+                    crate::model::SortBy::UpdatedAt => "contacts_org_updated",
+                    crate::model::SortBy::CreatedAt => "contacts_org_created",
+                }
+            ),
+            other => drive_source(other),
+        }
+    }
+
+    /// The `FROM` of a count.
+    pub fn source(&self) -> String {
+        drive_source(&self.drive)
+    }
+}
+
+/// The `FROM` clause a plan reads through (any order).
+fn drive_source(drive: &Drive) -> String {
+    match drive {
+        Drive::SortIndex => "contacts c".to_string(),
+        // CROSS JOIN keeps the tag rows as the outer loop.
+        Drive::Tags(tags) => format!(
+            "(SELECT DISTINCT contact_id FROM contact_tags WHERE org = ?1 AND tag IN ({tags})) d \
+                 CROSS JOIN contacts c ON c.id = d.contact_id"
+        ),
+        Drive::Index(index) => format!("contacts c INDEXED BY {index}"),
+    }
+}
+
+/// How many contacts (up to [`DRIVE_LIMIT`]) an index range holds: a cheap,
+/// bounded probe of a filter's selectivity.
+fn probe(
+    conn: &Connection,
+    index: &str,
+    column: &str,
+    org: i64,
+    values: &[String],
+) -> AppResult<i64> {
+    let placeholders: Vec<String> = (0..values.len()).map(|i| format!("?{}", i + 2)).collect();
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM contacts INDEXED BY {index}
+          WHERE org = ?1 AND {column} IN ({}) LIMIT {DRIVE_LIMIT})",
+        placeholders.join(", ")
+    );
+    let mut args: Vec<SqlValue> = vec![SqlValue::Integer(org)];
+    args.extend(values.iter().map(|v| SqlValue::Text(v.clone())));
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
 }
 
 /// Builds the query for `filter` (never `search`, which the search index
@@ -597,6 +667,30 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         params.push(v);
         params.len()
     };
+    // The most selective of the indexed filters drives, if it is selective
+    // enough; otherwise the sort index does.
+    let mut drive = Drive::SortIndex;
+    let mut best = DRIVE_LIMIT;
+    if !filter.states.is_empty() {
+        let n = probe(conn, "contacts_org_state", "state", org, &filter.states)?;
+        if n < best {
+            best = n;
+            drive = Drive::Index("contacts_org_state");
+        }
+    }
+    if let Some(zip) = &filter.zip {
+        let n = probe(
+            conn,
+            "contacts_org_zip",
+            "zip",
+            org,
+            std::slice::from_ref(zip),
+        )?;
+        if n < best {
+            best = n;
+            drive = Drive::Index("contacts_org_zip");
+        }
+    }
 
     if !filter.tags.is_empty() {
         let counts: Vec<i64> = filter
@@ -608,7 +702,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             TagsLogic::Or => counts.iter().sum::<i64>(),
             TagsLogic::And => counts.iter().copied().min().unwrap_or(0),
         };
-        let drive = estimate < TAG_DRIVE_LIMIT;
+        let by_tags = estimate < best;
         match filter.tags_logic {
             TagsLogic::Or => {
                 let placeholders: Vec<String> = filter
@@ -616,11 +710,9 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                     .iter()
                     .map(|t| format!("?{}", push(&mut params, SqlValue::Text(t.clone()))))
                     .collect();
-                if drive {
-                    clause.push_str(&format!(
-                        " AND c.id IN (SELECT contact_id FROM contact_tags WHERE org = ?1 AND tag IN ({}))",
-                        placeholders.join(", ")
-                    ));
+                if by_tags {
+                    // The join yields exactly the tagged contacts.
+                    drive = Drive::Tags(placeholders.join(", "));
                 } else {
                     clause.push_str(&format!(
                         " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND t.contact_id = c.id)",
@@ -634,10 +726,8 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                 order.sort_by_key(|&i| counts[i]);
                 for (n, &i) in order.iter().enumerate() {
                     let p = push(&mut params, SqlValue::Text(filter.tags[i].clone()));
-                    if drive && n == 0 {
-                        clause.push_str(&format!(
-                            " AND c.id IN (SELECT contact_id FROM contact_tags WHERE org = ?1 AND tag = ?{p})"
-                        ));
+                    if by_tags && n == 0 {
+                        drive = Drive::Tags(format!("?{p}"));
                     } else {
                         clause.push_str(&format!(
                             " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND t.contact_id = c.id)"
@@ -687,7 +777,11 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         let p = push(&mut params, SqlValue::Text(zip.clone()));
         clause.push_str(&format!(" AND c.zip = ?{p}"));
     }
-    Ok(Where { clause, params })
+    Ok(Where {
+        clause,
+        params,
+        drive,
+    })
 }
 
 /// One page of a listing.
@@ -722,8 +816,9 @@ pub fn list(
             .push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{b})"));
     }
     let mut sql = format!(
-        "SELECT {} FROM contacts c WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        "SELECT {} FROM {} WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
         prefixed_columns(),
+        w.sorted_source(params.sort_by),
         w.clause,
         params.limit + 1
     );
@@ -745,7 +840,7 @@ pub fn list(
 
 /// Counts the contacts a `Where` matches.
 pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
-    let sql = format!("SELECT count(*) FROM contacts c WHERE {}", w.clause);
+    let sql = format!("SELECT count(*) FROM {} WHERE {}", w.source(), w.clause);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(w.params.iter()), |r| r.get(0))?)

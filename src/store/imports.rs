@@ -284,7 +284,8 @@ pub fn find_match(
 /// The custom-field keys present on the contacts a filter matches, sorted.
 pub fn custom_field_keys(conn: &Connection, w: &super::contacts::Where) -> AppResult<Vec<String>> {
     let sql = format!(
-        "SELECT DISTINCT j.key FROM contacts c, json_each(c.custom_fields) j WHERE {} ORDER BY 1",
+        "SELECT DISTINCT j.key FROM {}, json_each(c.custom_fields) j WHERE {} ORDER BY 1",
+        w.source(),
         w.clause
     );
     let mut stmt = conn.prepare(&sql)?;

@@ -74,18 +74,15 @@ pub fn authenticate(conn: &Connection, key: &str) -> AppResult<Option<KeyOwner>>
                FROM api_keys k JOIN organizations o ON o.org = k.org
               WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
         )?
-        .query_row(
-            [hash_key(key)],
-            |r| {
-                Ok(KeyOwner {
-                    key_id: r.get(0)?,
-                    org: r.get(1)?,
-                    org_id: r.get(2)?,
-                    access: Access::parse(&r.get::<_, String>(3)?).unwrap_or(Access::Read),
-                    last_used_at: r.get(4)?,
-                })
-            },
-        )
+        .query_row([hash_key(key)], |r| {
+            Ok(KeyOwner {
+                key_id: r.get(0)?,
+                org: r.get(1)?,
+                org_id: r.get(2)?,
+                access: Access::parse(&r.get::<_, String>(3)?).unwrap_or(Access::Read),
+                last_used_at: r.get(4)?,
+            })
+        })
         .optional()?)
 }
 
