@@ -235,7 +235,8 @@ const FIRST: &[&str] = &[
     "Mateo",
 ];
 
-const LAST: &[&str] = &[
+/// Last names shared by every benchmark (a few with accents and apostrophes).
+pub const LAST: &[&str] = &[
     "Smith",
     "Johnson",
     "Williams",
@@ -433,6 +434,22 @@ const LAST: &[&str] = &[
     "Payne",
     "Grant",
     "Dunn",
+    "Kelley",
+    "Spencer",
+    "Hawkins",
+    "Arnold",
+    "Pierce",
+    "Vázquez",
+    "Hansen",
+    "Peters",
+    "Santos",
+    "Hart",
+    "Bradley",
+    "Knight",
+    "Elliott",
+    "Cunningham",
+    "Duncan",
+    "Armstrong",
     "O'Brien",
     "Kowalski",
     "Nakamura",
@@ -840,19 +857,25 @@ pub fn create_key(data_dir: &Path, org: &str) -> String {
         .to_string()
 }
 
+/// Fields of `/proc/PID/status`, summed, in MiB.
+fn status_mib(pid: u32, names: &[&str]) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    names
+        .iter()
+        .filter_map(|name| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
+        .sum::<f64>()
+        / 1024.0
+}
+
 /// (VmRSS, VmHWM) of a process, in MiB.
 pub fn rss_of(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(0.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    (status_mib(pid, &["VmRSS:"]), status_mib(pid, &["VmHWM:"]))
 }
 
 /// Latency samples.
@@ -925,15 +948,8 @@ pub fn machine() -> String {
 /// (RssAnon, RssFile) of a process in MiB: private memory, and pages of
 /// memory-mapped files (the database and index), which the kernel can drop.
 pub fn rss_split_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-            .unwrap_or(0.0)
-    };
-    (field("RssAnon:"), field("RssFile:") + field("RssShmem:"))
+    (
+        status_mib(pid, &["RssAnon:"]),
+        status_mib(pid, &["RssFile:", "RssShmem:"]),
+    )
 }
