@@ -12,6 +12,11 @@ use tracing_subscriber::EnvFilter;
 
 mod cli_transfer;
 
+/// jemalloc hands freed memory back to the system over time, where glibc's
+/// per-thread arenas keep what an import or an index build once used.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser)]
 #[command(
     name = "roster",
