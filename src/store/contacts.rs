@@ -475,8 +475,7 @@ fn record_events(
             "created",
             &json!({ "source": source.as_str() }),
         )?,
-        Some(b) => {
-            let _ = b;
+        Some(_) => {
             // Opt changes have events of their own.
             let fields: Vec<&str> = changed
                 .iter()
