@@ -333,13 +333,7 @@ fn import_csv(http: &Client, server: &ServerProc, csv: &Path) -> Value {
         .unwrap()
         .to_string();
     loop {
-        let s: Value = http
-            .get(format!("{}/api/imports/{id}", server.base))
-            .bearer_auth(&server.key)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let s = get_json(http, server, &format!("/api/imports/{id}"));
         match s["status"].as_str() {
             Some("completed") => return s,
             Some("failed") | Some("cancelled") => panic!("import ended {s}"),
@@ -381,16 +375,11 @@ fn sample_ids(http: &Client, server: &ServerProc, want: usize) -> Vec<String> {
     let mut ids = Vec::new();
     let mut offset = 0;
     while ids.len() < want {
-        let v: Value = http
-            .get(format!(
-                "{}/api/contacts?limit=200&offset={offset}",
-                server.base
-            ))
-            .bearer_auth(&server.key)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let v = get_json(
+            http,
+            server,
+            &format!("/api/contacts?limit=200&offset={offset}"),
+        );
         let page = v["contacts"].as_array().unwrap();
         if page.is_empty() {
             break;
@@ -574,13 +563,7 @@ fn baseline(path: &Path, n: usize) -> Baseline {
 /// Waits until the lookup queue is empty; seconds since `since`.
 fn wait_lookups_drained(http: &Client, server: &ServerProc, since: Instant) -> f64 {
     loop {
-        let s: Value = http
-            .get(format!("{}/api/lookups/status", server.base))
-            .bearer_auth(&server.key)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let s = get_json(http, server, "/api/lookups/status");
         let busy =
             s["jobs"]["pending"].as_i64().unwrap_or(0) + s["jobs"]["running"].as_i64().unwrap_or(0);
         if busy == 0 {
@@ -588,4 +571,14 @@ fn wait_lookups_drained(http: &Client, server: &ServerProc, since: Instant) -> f
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// GETs `path` from the server with its key and parses the JSON answer.
+fn get_json(http: &Client, server: &ServerProc, path: &str) -> Value {
+    http.get(format!("{}{path}", server.base))
+        .bearer_auth(&server.key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
 }
