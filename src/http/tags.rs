@@ -40,13 +40,7 @@ pub async fn rename(
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<Value>> {
     auth.require_write()?;
-    let Value::Object(obj) = &body else {
-        return Err(AppError::bad_request(
-            "validation_error",
-            None,
-            "the request body must be a JSON object",
-        ));
-    };
+    let obj = crate::model::body_object(&body)?;
     if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
         return Err(AppError::validation(
             other.as_str(),

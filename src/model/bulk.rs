@@ -53,13 +53,7 @@ fn tags_for(obj: &serde_json::Map<String, Value>, action: &str) -> AppResult<Tag
 
 impl BulkRequest {
     pub fn from_json(body: &Value) -> AppResult<Self> {
-        let Value::Object(obj) = body else {
-            return Err(AppError::bad_request(
-                "validation_error",
-                None,
-                "the request body must be a JSON object",
-            ));
-        };
+        let obj = super::body_object(body)?;
         if let Some(other) = obj.keys().find(|k| {
             !matches!(
                 k.as_str(),

@@ -156,13 +156,7 @@ impl ContactPatch {
     /// Validates a JSON body. Every field is checked before anything is
     /// written, so a bad field changes nothing.
     pub fn from_json(body: &Value, mode: Mode) -> AppResult<Self> {
-        let Value::Object(obj) = body else {
-            return Err(AppError::bad_request(
-                "validation_error",
-                None,
-                "the request body must be a JSON object",
-            ));
-        };
+        let obj = super::body_object(body)?;
         let patch = Self::from_map(obj, mode)?;
         if mode == Mode::Create && patch.phone.value().is_none() && patch.email.value().is_none() {
             return Err(AppError::bad_request(

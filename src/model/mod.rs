@@ -13,3 +13,16 @@ pub mod time;
 pub use contact::{Contact, ContactPatch, Mode, Outcome};
 pub use fields::{CustomFields, Email, Phone, State, Tags, Timezone};
 pub use filter::{ContactFilter, Cursor, ListParams, SortBy, TagsLogic};
+
+/// A request body that must be a JSON object (400 otherwise).
+pub fn body_object(
+    body: &serde_json::Value,
+) -> crate::error::AppResult<&serde_json::Map<String, serde_json::Value>> {
+    body.as_object().ok_or_else(|| {
+        crate::error::AppError::bad_request(
+            "validation_error",
+            None,
+            "the request body must be a JSON object",
+        )
+    })
+}

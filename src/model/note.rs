@@ -9,13 +9,7 @@ pub const MAX_NOTE_BYTES: usize = 10 * 1024;
 
 /// `{"body": "..."}`: a non-empty string of at most 10 KB, trimmed.
 pub fn parse_note_body(body: &Value) -> AppResult<String> {
-    let Value::Object(obj) = body else {
-        return Err(AppError::bad_request(
-            "validation_error",
-            None,
-            "the request body must be a JSON object",
-        ));
-    };
+    let obj = super::body_object(body)?;
     if let Some(other) = obj.keys().find(|k| {
         !matches!(
             k.as_str(),

@@ -19,13 +19,7 @@ pub struct SegmentInput {
 
 impl SegmentInput {
     pub fn from_json(body: &Value, create: bool) -> AppResult<Self> {
-        let Value::Object(obj) = body else {
-            return Err(AppError::bad_request(
-                "validation_error",
-                None,
-                "the request body must be a JSON object",
-            ));
-        };
+        let obj = super::body_object(body)?;
         let mut input = SegmentInput::default();
         for (key, value) in obj {
             match key.as_str() {
