@@ -53,9 +53,11 @@ CREATE TABLE contacts (
     updated_at      INTEGER NOT NULL
 );
 
--- Keyset order for both documented sorts.
-CREATE INDEX contacts_org_updated ON contacts (org, updated_at DESC, id DESC);
-CREATE INDEX contacts_org_created ON contacts (org, created_at DESC, id DESC);
+-- Keyset order for both documented sorts. Listings read them backwards
+-- (newest first); stored ascending, new rows append at the end of the index
+-- instead of splitting its first pages.
+CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
+CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
 -- One contact per phone and per email within an organization, enforced here.
 CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
 CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
@@ -86,7 +88,8 @@ CREATE TABLE tag_counts (
 CREATE TABLE search_outbox (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     org             INTEGER NOT NULL,
-    contact_id      TEXT NOT NULL
+    contact_id      TEXT NOT NULL,
+    new             INTEGER NOT NULL DEFAULT 0   -- 1: the contact was created here
 );
 
 -- Textability lookups. A job belongs to one phone value of one contact.

@@ -80,7 +80,7 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
     );
     let started = std::time::Instant::now();
     let never = std::sync::atomic::AtomicBool::new(false);
-    let imp = importer::run(&db, &id, &never, &mut |p| {
+    let imp = importer::run(&db, &id, None, &never, &mut |p| {
         bar.set_length(p.total_rows.max(0) as u64);
         bar.set_position(p.counters.processed.max(0) as u64);
     })?;

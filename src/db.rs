@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -40,6 +40,14 @@ type Job = Box<dyn FnOnce(Result<&Transaction, &str>) -> Finish + Send>;
 
 /// At most this many queued writes share one commit.
 const MAX_GROUP: usize = 64;
+
+/// The writer connection checkpoints by itself only once the WAL holds this
+/// many pages (a safety net); normally the checkpoint thread copies the WAL
+/// back into the database in the background, on its own connection, so
+/// writers never pay for it.
+const WRITER_AUTOCHECKPOINT_PAGES: i64 = 20_000;
+/// How often the checkpoint thread looks at the WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// Page cache per connection, in KiB (negative: SQLite's unit is KiB).
 /// Readers share the memory-mapped file, so their own caches stay small and
@@ -83,8 +91,16 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     if version == 0 {
         tx.execute_batch(SCHEMA)?;
     }
-    // Later schema versions add their forward steps here, one `if version < N`
-    // block each.
+    // Forward steps, one `if version < N` block per schema version.
+    if (1..2).contains(&version) {
+        tx.execute_batch(
+            "ALTER TABLE search_outbox ADD COLUMN new INTEGER NOT NULL DEFAULT 0;
+             DROP INDEX contacts_org_updated;
+             DROP INDEX contacts_org_created;
+             CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
+             CREATE INDEX contacts_org_created ON contacts (org, created_at, id);",
+        )?;
+    }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
@@ -114,6 +130,7 @@ impl Db {
         let mut writer = open_connection(&path)?;
         migrate(&mut writer)?;
         optimize(&writer)?;
+        writer.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;
         let manager = SqliteConnectionManager::file(&path)
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -135,6 +152,12 @@ impl Db {
             .name("roster-writer".into())
             .spawn(move || group_commit(&conn, &queue))
             .map_err(|e| AppError::internal(format!("cannot start the writer: {e}")))?;
+        let checkpointer = open_connection(&path)?;
+        let alive = Arc::downgrade(&writer);
+        std::thread::Builder::new()
+            .name("roster-checkpoint".into())
+            .spawn(move || checkpoint_loop(&checkpointer, &alive))
+            .map_err(|e| AppError::internal(format!("cannot start the checkpointer: {e}")))?;
         Ok(Self {
             read,
             writer,
@@ -205,6 +228,26 @@ impl Db {
         Ok(out)
     }
 
+    /// Runs `f` with the writer's page cache raised to `kib` KiB, then gives
+    /// the memory back. A bulk write (an import) touches index pages all over
+    /// a large database; a cache that holds them saves rereading them for
+    /// every batch.
+    pub fn with_writer_cache<T>(&self, kib: i64, f: impl FnOnce() -> T) -> T {
+        let set = |kib: i64| {
+            let conn = self
+                .writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if let Err(err) = conn.pragma_update(None, "cache_size", -kib) {
+                tracing::warn!(%err, "cannot resize the writer's page cache");
+            }
+        };
+        set(kib);
+        let out = f();
+        set(WRITER_CACHE_KIB);
+        out
+    }
+
     /// The blocking form of [`Db::read`].
     pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = self.read.get()?;
@@ -257,6 +300,18 @@ fn group_commit(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
     }
 }
 
+/// Copies committed WAL pages back into the database file a few times a
+/// second (a passive checkpoint: it never blocks readers or the writer), for
+/// as long as the `Db` it belongs to exists.
+fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<Mutex<Connection>>) {
+    while alive.strong_count() > 0 {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(%err, "background checkpoint");
+        }
+    }
+}
+
 /// Runs blocking work (SQLite, tantivy) on tokio's blocking pool.
 pub async fn run_blocking<T, F>(f: F) -> AppResult<T>
 where
@@ -266,4 +321,45 @@ where
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_migrates_forward_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let mut conn = open_connection(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        // Version 1: no `new` outbox column, descending keyset indexes.
+        conn.execute_batch(
+            "ALTER TABLE search_outbox DROP COLUMN new;
+             DROP INDEX contacts_org_updated;
+             CREATE INDEX contacts_org_updated ON contacts (org, updated_at DESC, id DESC);
+             INSERT INTO search_outbox (org, contact_id) VALUES (1, 'c1');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let (id, new): (String, bool) = conn
+            .query_row("SELECT contact_id, new FROM search_outbox", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((id.as_str(), new), ("c1", false));
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'contacts_org_updated'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("DESC"), "{sql}");
+    }
 }

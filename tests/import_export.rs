@@ -151,10 +151,23 @@ fn text_csv_import_maps_synonyms_and_a_bad_row_fails_alone() {
     let john = by_phone(&c, "+19195559876");
     assert_eq!(john["tags"], json!(["friend", "local", "imported"]));
     assert_eq!(john["customFields"], json!({"Favorite Color": 42}));
-    let queued = server.sql_count(
-        "SELECT count(*) FROM lookup_jobs WHERE phone IN ('+19195559876', '+19195551234')",
+    // The server's provider is local (offline): the import answers each new
+    // phone as it writes the contact, with no job queued.
+    for contact in [&jane, &john] {
+        assert_eq!(contact["lookupStatus"], "done", "{contact}");
+        assert_eq!(contact["isTextable"], true, "{contact}");
+        assert_eq!(contact["lineType"], "offline:fixedLineOrMobile");
+    }
+    assert_eq!(server.sql_count("SELECT count(*) FROM lookup_jobs"), 0);
+    // An imported contact's history starts with one event carrying its tags.
+    let id = john["id"].as_str().unwrap();
+    let tl = c.get(&format!("/api/contacts/{id}/timeline")).body;
+    assert_eq!(tl["events"].as_array().unwrap().len(), 1, "{tl}");
+    assert_eq!(tl["events"][0]["type"], "created");
+    assert_eq!(
+        tl["events"][0]["data"],
+        json!({"source": "import", "tags": ["friend", "local", "imported"]})
     );
-    assert_eq!(queued, 2, "a lookup is queued per new phone");
 }
 
 #[test]
@@ -556,6 +569,17 @@ fn cli_import_and_export_work_beside_a_running_server() {
     assert!(out.contains("row 4"), "{out}");
     let x = by_phone(&c, "+19195550071");
     assert_eq!(x["tags"], json!(["cli", "batch"]));
+    // The CLI does not know the server's provider: it queues a lookup per new
+    // phone, and the running server's worker answers them.
+    assert_eq!(
+        server.sql_count("SELECT count(*) FROM lookup_jobs WHERE phone LIKE '+1919555007%'"),
+        2
+    );
+    let x = common::wait_for(30, "the CLI import's lookups", || {
+        let x = by_phone(&c, "+19195550071");
+        (x["lookupStatus"] == "done").then_some(x)
+    });
+    assert_eq!(x["isTextable"], true, "{x}");
     // The import is visible through the API too.
     let list = c.get("/api/imports");
     assert_eq!(list.body["imports"][0]["created"], 2);

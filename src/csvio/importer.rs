@@ -19,11 +19,14 @@ use crate::db::Db;
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
 use crate::model::{ContactPatch, CustomFields, Mode, Outcome, Tags};
-use crate::store::contacts::{self, Source};
+use crate::store::contacts::{self, Batch, Source};
 use crate::store::imports::{self, Counters, Import, Status};
+use crate::store::lookups::{Answer, Inline};
 
 /// Rows per write transaction.
-pub const BATCH_ROWS: usize = 2_000;
+pub const BATCH_ROWS: usize = 10_000;
+/// The writer's page cache while an import runs, in KiB.
+const IMPORT_CACHE_KIB: i64 = 256_000;
 /// Row errors kept on the import.
 pub const MAX_ERRORS: usize = 1_000;
 
@@ -130,6 +133,8 @@ impl ImportOptions {
 struct Prepared {
     row: u64,
     result: Result<ContactPatch, RowError>,
+    /// The local lookup provider's answer for the row's phone.
+    answer: Option<(String, Answer)>,
 }
 
 fn to_row_error(plan: &Plan, err: AppError) -> RowError {
@@ -168,10 +173,12 @@ pub struct Progress {
 /// returns its final state. A resumed import skips the rows its counters
 /// say were already committed. `on_batch` is called after every commit.
 /// When `stop` is set, the import pauses before its next batch and stays
-/// `running`, to be resumed later.
+/// `running`, to be resumed later. With `lookup`, new phones are answered in
+/// the import's own transactions instead of queueing a job each.
 pub fn run(
     db: &Db,
     id: &str,
+    lookup: Option<Inline>,
     stop: &AtomicBool,
     on_batch: &mut dyn FnMut(Progress),
 ) -> AppResult<Import> {
@@ -183,7 +190,10 @@ pub fn run(
     if imp.status.is_finished() {
         return Ok(imp);
     }
-    if let Err(err) = execute(db, &imp, stop, on_batch) {
+    let outcome = db.with_writer_cache(IMPORT_CACHE_KIB, || {
+        execute(db, &imp, lookup, stop, on_batch)
+    });
+    if let Err(err) = outcome {
         let message = match &err {
             AppError::Internal(detail) => format!("the import stopped on an error: {detail}"),
             other => other.to_string(),
@@ -197,6 +207,7 @@ pub fn run(
 fn execute(
     db: &Db,
     imp: &Import,
+    lookup: Option<Inline>,
     stop: &AtomicBool,
     on_batch: &mut dyn FnMut(Progress),
 ) -> AppResult<()> {
@@ -237,6 +248,7 @@ fn execute(
         plan: &plan,
         tags: &options.tags,
         skip,
+        lookup,
     };
     std::thread::scope(|s| {
         s.spawn(move || reader.produce(tx));
@@ -247,6 +259,7 @@ fn execute(
             counters: imp.counters,
             errors: imp.errors.as_array().cloned().unwrap_or_default(),
             redo: false,
+            lookup,
         };
         writer.consume(rx, total, stop, on_batch)
     })
@@ -258,6 +271,7 @@ struct Reader<'a> {
     plan: &'a Plan,
     tags: &'a Tags,
     skip: i64,
+    lookup: Option<Inline>,
 }
 
 impl Reader<'_> {
@@ -286,10 +300,20 @@ impl Reader<'_> {
                     continue;
                 }
                 source::decode(&rec, self.encoding, &mut cells);
+                let result = prepare(self.plan, &cells, self.tags);
+                let answer = match (&result, self.lookup) {
+                    (Ok(patch), Some(inline)) => patch.phone.value().map(|p| {
+                        let phone = p.as_str().to_string();
+                        let answer = (inline.answer)(&phone);
+                        (phone, answer)
+                    }),
+                    _ => None,
+                };
                 batch.push(Prepared {
                     // The header is row 1.
                     row: index + 1,
-                    result: prepare(self.plan, &cells, self.tags),
+                    result,
+                    answer,
                 });
             }
             if batch.is_empty() || tx.send(Ok(batch)).is_err() {
@@ -307,6 +331,7 @@ struct Writer<'a> {
     errors: Vec<Value>,
     /// Set when a row failed inside the write path on the fast path.
     redo: bool,
+    lookup: Option<Inline>,
 }
 
 impl Writer<'_> {
@@ -355,9 +380,11 @@ impl Writer<'_> {
             if imports::status(tx, id)? != Some(Status::Running) {
                 return Ok(false);
             }
+            let mut counts = Batch::with_lookup(self.lookup);
             for p in batch {
-                self.write_row(tx, p, careful)?;
+                self.write_row(tx, p, careful, &mut counts)?;
             }
+            counts.flush(tx)?;
             let errors = (self.errors.len() != saved.1).then(|| Value::Array(self.errors.clone()));
             imports::save_progress(tx, id, &self.counters, errors.as_ref())?;
             Ok(true)
@@ -382,8 +409,12 @@ impl Writer<'_> {
         tx: &rusqlite::Transaction,
         p: &Prepared,
         careful: bool,
+        batch: &mut Batch,
     ) -> AppResult<()> {
         self.counters.processed += 1;
+        if let Some((phone, answer)) = &p.answer {
+            batch.known_answer(phone.clone(), answer.clone());
+        }
         let mut patch = match &p.result {
             Ok(patch) => patch.clone(),
             Err(e) => {
@@ -392,44 +423,51 @@ impl Writer<'_> {
             }
         };
         let org = self.imp.org;
-        // Only a cell typed as a number or boolean can disagree in type with
-        // the value it reads the same as (a text cell equals only text).
-        let has_custom = patch
-            .custom_fields
-            .value()
-            .is_some_and(|f| f.as_map().values().any(|v| !v.is_string()));
-        if self.mode == ImportMode::SkipExisting || has_custom {
-            let phone = patch.phone.value().map(|p| p.as_str().to_string());
-            let email = patch.email.value().map(|e| e.key());
-            match imports::find_match(tx, org, phone.as_deref(), email.as_deref())? {
-                Err(()) => {
-                    self.fail(
-                        p.row,
-                        RowError {
-                            column: None,
-                            error: "the phone matches one contact and the email another".into(),
-                        },
-                    );
+        let phone = patch.phone.value().map(|p| p.as_str().to_string());
+        let email = patch.email.value().map(|e| e.key());
+        let existing = match imports::find_match(tx, org, phone.as_deref(), email.as_deref())? {
+            Err(()) => {
+                self.fail(
+                    p.row,
+                    RowError {
+                        column: None,
+                        error: "the phone matches one contact and the email another".into(),
+                    },
+                );
+                return Ok(());
+            }
+            Ok(Some((id, created_at))) => {
+                // Contacts created by earlier rows of this file are not
+                // "existing": in-file duplicates still merge.
+                if self.mode == ImportMode::SkipExisting && created_at < self.imp.created_at {
+                    self.counters.skipped += 1;
                     return Ok(());
                 }
-                Ok(Some((id, created_at))) => {
-                    // Contacts created by earlier rows of this file are not
-                    // "existing": in-file duplicates still merge.
-                    if self.mode == ImportMode::SkipExisting && created_at < self.imp.created_at {
-                        self.counters.skipped += 1;
-                        return Ok(());
-                    }
-                    if has_custom && let Some(existing) = contacts::get(tx, org, &id)? {
-                        keep_stored_types(&mut patch, &existing.custom_fields);
-                    }
+                // Only a cell typed as a number or boolean can disagree in
+                // type with the value it reads the same as (a text cell
+                // equals only text).
+                let has_custom = patch
+                    .custom_fields
+                    .value()
+                    .is_some_and(|f| f.as_map().values().any(|v| !v.is_string()));
+                if has_custom && let Some(existing) = contacts::get(tx, org, &id)? {
+                    keep_stored_types(&mut patch, &existing.custom_fields);
                 }
-                Ok(None) => {}
+                Some(id)
             }
-        }
+            Ok(None) => None,
+        };
         if careful {
             tx.prepare_cached("SAVEPOINT import_row")?.execute([])?;
         }
-        match contacts::create_or_merge(tx, org, patch, Source::Import) {
+        match contacts::create_or_merge_into(
+            tx,
+            org,
+            existing.as_deref(),
+            patch,
+            Source::Import,
+            batch,
+        ) {
             Ok((_, outcome)) => {
                 if careful {
                     tx.prepare_cached("RELEASE import_row")?.execute([])?;

@@ -19,7 +19,8 @@ use crate::store::imports::{self, Status};
 pub fn spawn(state: AppState, id: String) {
     tokio::task::spawn_blocking(move || {
         let notify = state.clone();
-        let result = importer::run(&state.db, &id, &state.wake.shutdown, &mut |_| {
+        let lookup = crate::jobs::inline(state.config.lookups.provider);
+        let result = importer::run(&state.db, &id, lookup, &state.wake.shutdown, &mut |_| {
             notify.notify_writers()
         });
         match result {

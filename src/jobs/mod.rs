@@ -12,7 +12,7 @@ use std::sync::Mutex;
 
 use crate::config::{LookupConfig, LookupProvider};
 use crate::error::AppResult;
-use crate::store::lookups::Answer;
+use crate::store::lookups::{Answer, Inline};
 
 pub use worker::start;
 
@@ -38,6 +38,28 @@ impl std::fmt::Display for LookupError {
 }
 
 pub type LookupResult = Result<Answer, LookupError>;
+
+/// The provider as the write path sees it: a local provider (offline, none)
+/// answers in the write itself, so bulk writes need no job per contact.
+pub fn inline(provider: LookupProvider) -> Option<Inline> {
+    fn no_verdict(_: &str) -> Answer {
+        Answer {
+            is_textable: None,
+            line_type: None,
+        }
+    }
+    match provider {
+        LookupProvider::Offline => Some(Inline {
+            provider: "offline",
+            answer: offline::lookup,
+        }),
+        LookupProvider::None => Some(Inline {
+            provider: "none",
+            answer: no_verdict,
+        }),
+        LookupProvider::Twilio => None,
+    }
+}
 
 /// The configured provider.
 pub enum Provider {

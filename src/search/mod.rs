@@ -31,16 +31,15 @@ pub use schema::{Fields, INDEX_VERSION};
 pub const INDEX_DIR: &str = "index";
 /// Beside the index: the index version it was built with.
 pub const VERSION_FILE: &str = "index.version";
-/// Outbox rows applied per index commit.
 /// Outbox rows per index commit: small batches under normal load (whatever
 /// is pending), large ones while an import floods the outbox.
-const BATCH: usize = 10_000;
+const BATCH: usize = 50_000;
 /// The writer also looks for outbox rows this often, for writes it was not
 /// woken for (another process).
 const POLL: Duration = Duration::from_secs(2);
 /// The least time between two index commits.
 const COMMIT_GAP: Duration = Duration::from_millis(150);
-const WRITER_MEMORY: usize = 50_000_000;
+const WRITER_MEMORY: usize = 100_000_000;
 const REBUILD_MEMORY: usize = 400_000_000;
 
 fn err(e: impl std::fmt::Display) -> AppError {
@@ -320,27 +319,40 @@ pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
 }
 
 /// Applies up to one batch of outbox rows; returns how many it applied.
-fn apply_batch(db: &Db, ready: &Ready, writer: &mut IndexWriter) -> AppResult<usize> {
-    let entries = db.read_blocking(|conn| store::outbox::pending(conn, BATCH))?;
-    let Some(last) = entries.last().map(|e| e.seq) else {
+///
+/// A contact created after the writer opened (`replay_through` is the
+/// newest outbox row at that moment) cannot have a document yet, so it is
+/// added without a delete; deletes are what make bulk indexing slow, since
+/// each one is looked up in every segment. Rows from before the writer
+/// opened may have been applied by a process that died before deleting
+/// them, so those always replace.
+fn apply_batch(
+    db: &Db,
+    ready: &Ready,
+    writer: &mut IndexWriter,
+    replay_through: i64,
+) -> AppResult<usize> {
+    let entries = db.read_blocking(|conn| store::outbox::pending_with_contacts(conn, BATCH))?;
+    let Some(last) = entries.last().map(|(e, _)| e.seq) else {
         return Ok(0);
     };
-    let mut latest: HashMap<&str, i64> = HashMap::new();
-    for e in &entries {
-        latest.insert(e.contact_id.as_str(), e.org);
+    // contact id -> (created in this batch, its current row)
+    let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
+    for (e, row) in &entries {
+        let fresh = e.new && e.seq > replay_through;
+        let slot = latest
+            .entry(e.contact_id.as_str())
+            .or_insert((false, row.as_ref()));
+        slot.0 |= fresh;
     }
-    let rows = db.read_blocking(|conn| {
-        latest
-            .iter()
-            .map(|(id, org)| Ok((id.to_string(), store::contacts::get(conn, *org, id)?)))
-            .collect::<AppResult<Vec<_>>>()
-    })?;
     let f = &ready.fields;
-    for (id, row) in rows {
-        writer.delete_term(Term::from_field_text(f.id, &id));
+    for (id, (fresh, row)) in latest {
+        if !fresh {
+            writer.delete_term(Term::from_field_text(f.id, id));
+        }
         if let Some(contact) = row {
             writer
-                .add_document(schema::document(f, &contact))
+                .add_document(schema::document(f, contact))
                 .map_err(err)?;
         }
     }
@@ -386,6 +398,15 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
             return;
         }
     };
+    let replay_through = match state.db.read(store::outbox::max_seq).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            let why = format!("cannot read the search outbox: {e}");
+            tracing::error!(reason = %why, "search is unavailable");
+            state.search.set(Status::Failed(why));
+            return;
+        }
+    };
     let ready = Arc::new(ready);
     let writer = Arc::new(Mutex::new(writer));
     state.search.set(Status::Ready(ready.clone()));
@@ -394,7 +415,7 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
         let (db, r, w) = (state.db.clone(), ready.clone(), writer.clone());
         let applied = run_blocking(move || {
             let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
-            apply_batch(&db, &r, &mut w)
+            apply_batch(&db, &r, &mut w, replay_through)
         })
         .await;
         let full = match applied {

@@ -5,7 +5,7 @@
 //! a lookup job when the phone is new or changed, and the timeline events that
 //! describe the change.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
@@ -45,31 +45,116 @@ impl Source {
     }
 }
 
+/// What the writes of one transaction share. The kept counts (contacts per
+/// organization, contacts per tag) add up here and are written once by
+/// [`Batch::flush`], before the transaction commits; a bulk write (an
+/// import) saves thousands of count updates that way. A local lookup
+/// provider, when given, answers a new phone inside the write itself
+/// instead of queueing a job.
+#[derive(Default)]
+pub struct Batch {
+    contacts: HashMap<i64, i64>,
+    /// (org, tag key) -> (first spelling seen, change in count).
+    tags: HashMap<(i64, String), (String, i64)>,
+    lookup: Option<lookups::Inline>,
+    /// Answers of the local provider worked out ahead (off the writer).
+    answers: HashMap<String, lookups::Answer>,
+}
+
+impl Batch {
+    pub fn with_lookup(lookup: Option<lookups::Inline>) -> Self {
+        Self {
+            lookup,
+            ..Self::default()
+        }
+    }
+
+    /// Gives the local provider's answer for `phone`, worked out ahead.
+    pub fn known_answer(&mut self, phone: String, answer: lookups::Answer) {
+        self.answers.insert(phone, answer);
+    }
+
+    fn answer(&mut self, phone: &str) -> Option<(lookups::Inline, lookups::Answer)> {
+        let inline = self.lookup?;
+        let answer = self
+            .answers
+            .remove(phone)
+            .unwrap_or_else(|| (inline.answer)(phone));
+        Some((inline, answer))
+    }
+
+    fn count_contact(&mut self, org: i64, delta: i64) {
+        *self.contacts.entry(org).or_default() += delta;
+    }
+
+    fn count_tag(&mut self, org: i64, key: &str, display: &str, delta: i64) {
+        self.tags
+            .entry((org, key.to_string()))
+            .or_insert_with(|| (display.to_string(), 0))
+            .1 += delta;
+    }
+
+    /// Writes the counts gathered so far; must run before the commit.
+    pub fn flush(&mut self, conn: &Connection) -> AppResult<()> {
+        for (org, delta) in self.contacts.drain() {
+            if delta != 0 {
+                adjust_contact_count(conn, org, delta)?;
+            }
+        }
+        let mut inc = conn.prepare_cached(
+            "INSERT INTO tag_counts (org, tag, display, count) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (org, tag) DO UPDATE SET count = count + excluded.count",
+        )?;
+        let mut dec = conn.prepare_cached(
+            "UPDATE tag_counts SET count = count + ?3 WHERE org = ?1 AND tag = ?2",
+        )?;
+        let mut emptied = HashSet::new();
+        for ((org, key), (display, delta)) in self.tags.drain() {
+            if delta > 0 {
+                inc.execute(params![org, key, display, delta])?;
+            } else if delta < 0 {
+                dec.execute(params![org, key, delta])?;
+                emptied.insert(org);
+            }
+        }
+        for org in emptied {
+            conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
+                .execute([org])?;
+        }
+        Ok(())
+    }
+}
+
 pub fn from_row(r: &Row) -> rusqlite::Result<Contact> {
+    from_row_at(r, 0)
+}
+
+/// A contact read from [`COLUMNS`] starting at column `at` of `r`.
+pub fn from_row_at(r: &Row, at: usize) -> rusqlite::Result<Contact> {
     Ok(Contact {
-        id: r.get(0)?,
-        org: r.get(1)?,
-        phone: r.get(2)?,
-        email: r.get(3)?,
-        first_name: r.get(4)?,
-        last_name: r.get(5)?,
-        address: r.get(6)?,
-        city: r.get(7)?,
-        state: r.get(8)?,
-        zip: r.get(9)?,
-        tags: Tags::from_stored(&r.get::<_, String>(10)?),
-        custom_fields: CustomFields::from_stored(&r.get::<_, String>(11)?),
-        is_textable: r.get(12)?,
-        line_type: r.get(13)?,
-        lookup_status: r.get(14)?,
-        looked_up_at: r.get(15)?,
-        is_opted_in: r.get(16)?,
-        opted_out_at: r.get(17)?,
-        timezone: r.get(18)?,
-        is_starred: r.get(19)?,
-        is_archived: r.get(20)?,
-        created_at: r.get(21)?,
-        updated_at: r.get(22)?,
+        id: r.get(at)?,
+        org: r.get(at + 1)?,
+        phone: r.get(at + 2)?,
+        email: r.get(at + 3)?,
+        first_name: r.get(at + 4)?,
+        last_name: r.get(at + 5)?,
+        address: r.get(at + 6)?,
+        city: r.get(at + 7)?,
+        state: r.get(at + 8)?,
+        zip: r.get(at + 9)?,
+        tags: Tags::from_stored(&r.get::<_, String>(at + 10)?),
+        custom_fields: CustomFields::from_stored(&r.get::<_, String>(at + 11)?),
+        is_textable: r.get(at + 12)?,
+        line_type: r.get(at + 13)?,
+        lookup_status: r.get(at + 14)?,
+        looked_up_at: r.get(at + 15)?,
+        is_opted_in: r.get(at + 16)?,
+        opted_out_at: r.get(at + 17)?,
+        timezone: r.get(at + 18)?,
+        is_starred: r.get(at + 19)?,
+        is_archived: r.get(at + 20)?,
+        created_at: r.get(at + 21)?,
+        updated_at: r.get(at + 22)?,
     })
 }
 
@@ -217,6 +302,20 @@ pub fn create_or_merge(
     patch: ContactPatch,
     source: Source,
 ) -> AppResult<(Contact, Outcome)> {
+    let existing = find_existing(conn, org, &patch)?;
+    let mut batch = Batch::default();
+    let out = create_or_merge_into(conn, org, existing.as_deref(), patch, source, &mut batch)?;
+    batch.flush(conn)?;
+    Ok(out)
+}
+
+/// The contact a create merges into: the one with the patch's phone or its
+/// email. 409 when the phone matches one contact and the email another.
+pub fn find_existing(
+    conn: &Connection,
+    org: i64,
+    patch: &ContactPatch,
+) -> AppResult<Option<String>> {
     let by_phone = match patch.phone.value() {
         Some(p) => id_by_phone(conn, org, p.as_str())?,
         None => None,
@@ -225,23 +324,32 @@ pub fn create_or_merge(
         Some(e) => id_by_email_key(conn, org, &e.key())?,
         None => None,
     };
-    let existing = match (by_phone, by_email) {
-        (Some(a), Some(b)) if a != b => {
-            return Err(AppError::Conflict(
-                "the phone matches one contact and the email another; update them separately"
-                    .into(),
-            ));
-        }
-        (Some(a), _) | (None, Some(a)) => Some(a),
-        (None, None) => None,
-    };
+    match (by_phone, by_email) {
+        (Some(a), Some(b)) if a != b => Err(AppError::Conflict(
+            "the phone matches one contact and the email another; update them separately".into(),
+        )),
+        (Some(a), _) | (None, Some(a)) => Ok(Some(a)),
+        (None, None) => Ok(None),
+    }
+}
+
+/// Creates a contact from `patch`, or merges it into `existing` (found by
+/// [`find_existing`] or an equivalent lookup) with create semantics.
+pub fn create_or_merge_into(
+    conn: &Connection,
+    org: i64,
+    existing: Option<&str>,
+    patch: ContactPatch,
+    source: Source,
+    batch: &mut Batch,
+) -> AppResult<(Contact, Outcome)> {
     match existing {
         Some(id) => {
-            let before = get(conn, org, &id)?
+            let before = get(conn, org, id)?
                 .ok_or_else(|| AppError::internal("matched contact vanished"))?;
             let mut after = before.clone();
             apply(&mut after, patch, true)?;
-            let after = save(conn, Some(&before), after, source, true)?;
+            let after = save_in(conn, Some(&before), after, source, true, batch)?;
             Ok((after, Outcome::Merged))
         }
         None => {
@@ -272,7 +380,7 @@ pub fn create_or_merge(
                 updated_at: now,
             };
             apply(&mut c, patch, true)?;
-            let c = save(conn, None, c, source, false)?;
+            let c = save_in(conn, None, c, source, false, batch)?;
             Ok((c, Outcome::Created))
         }
     }
@@ -323,7 +431,18 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     let Some(before) = get(conn, org, id)? else {
         return Ok(false);
     };
-    update_tag_index(conn, org, id, &before.tags.keys(), &[], &before.tags)?;
+    let mut batch = Batch::default();
+    update_tag_index(
+        conn,
+        org,
+        id,
+        &before.tags.keys(),
+        &[],
+        &before.tags,
+        &mut batch,
+    )?;
+    batch.count_contact(org, -1);
+    batch.flush(conn)?;
     conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
         .execute([id])?;
     conn.prepare_cached("DELETE FROM timeline_events WHERE contact_id = ?1")?
@@ -331,7 +450,6 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     lookups::cancel_pending(conn, id)?;
     conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
         .execute(params![id, org])?;
-    adjust_contact_count(conn, org, -1)?;
     outbox::record(conn, org, id)?;
     Ok(true)
 }
@@ -341,9 +459,24 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
 pub fn save(
     conn: &Connection,
     before: Option<&Contact>,
+    after: Contact,
+    source: Source,
+    merged: bool,
+) -> AppResult<Contact> {
+    let mut batch = Batch::default();
+    let saved = save_in(conn, before, after, source, merged, &mut batch)?;
+    batch.flush(conn)?;
+    Ok(saved)
+}
+
+/// [`save`] as one write of `batch`, whose counts the caller flushes.
+pub fn save_in(
+    conn: &Connection,
+    before: Option<&Contact>,
     mut after: Contact,
     source: Source,
     merged: bool,
+    batch: &mut Batch,
 ) -> AppResult<Contact> {
     let changed = match before {
         Some(b) => {
@@ -357,11 +490,22 @@ pub fn save(
     };
     let now = now_ms();
     let phone_changed = before.map(|b| &b.phone) != Some(&after.phone);
+    // A local provider answers a new phone here, in the write itself.
+    let answered = match &after.phone {
+        Some(phone) if phone_changed => batch.answer(phone),
+        _ => None,
+    };
     if phone_changed {
         after.is_textable = None;
         after.line_type = None;
         after.looked_up_at = None;
         after.lookup_status = after.phone.as_ref().map(|_| "pending".to_string());
+        if let Some((_, answer)) = &answered {
+            after.is_textable = answer.is_textable;
+            after.line_type = answer.line_type.clone();
+            after.looked_up_at = answer.is_textable.map(|_| now);
+            after.lookup_status = answer.is_textable.map(|_| "done".to_string());
+        }
     }
     let was_opted_in = before.map(|b| b.is_opted_in).unwrap_or(true);
     if was_opted_in != after.is_opted_in {
@@ -431,7 +575,7 @@ pub fn save(
     }
 
     if before.is_none() {
-        adjust_contact_count(conn, after.org, 1)?;
+        batch.count_contact(after.org, 1);
     }
     let old_keys = before.map(|b| b.tags.keys()).unwrap_or_default();
     let new_keys = after.tags.keys();
@@ -443,18 +587,33 @@ pub fn save(
             &old_keys,
             &new_keys,
             &after.tags,
+            batch,
         )?;
     }
-    outbox::record(conn, after.org, &after.id)?;
+    if before.is_none() {
+        outbox::record_new(conn, after.org, &after.id)?;
+    } else {
+        outbox::record(conn, after.org, &after.id)?;
+    }
     if phone_changed {
-        match &after.phone {
+        match (&after.phone, &answered) {
             // A new contact has no older job to supersede.
-            Some(phone) if before.is_none() => lookups::insert(conn, after.org, &after.id, phone)?,
-            Some(phone) => lookups::enqueue(conn, after.org, &after.id, phone)?,
-            None => lookups::cancel_pending(conn, &after.id)?,
+            (Some(_), Some(_)) if before.is_none() => {}
+            (Some(phone), None) if before.is_none() => {
+                lookups::insert(conn, after.org, &after.id, phone)?
+            }
+            (Some(_), Some(_)) => lookups::cancel_pending(conn, &after.id)?,
+            (Some(phone), None) => lookups::enqueue(conn, after.org, &after.id, phone)?,
+            (None, _) => lookups::cancel_pending(conn, &after.id)?,
         }
     }
     record_events(conn, before, &after, &changed, source, merged)?;
+    // An import answers every new phone as it goes; the contact's fields say
+    // what was found, without an event per contact.
+    let imported = before.is_none() && source == Source::Import;
+    if let (Some(phone), Some((inline, answer)), false) = (&after.phone, &answered, imported) {
+        lookups::record_answer(conn, after.org, &after.id, phone, answer, inline.provider)?;
+    }
     Ok(after)
 }
 
@@ -468,6 +627,16 @@ fn record_events(
 ) -> AppResult<()> {
     let (org, id) = (after.org, after.id.as_str());
     match before {
+        // An imported contact's history starts with one event that carries
+        // its tags (an import writes a million of these; see
+        // docs/segments-tags-bulk.md).
+        None if source == Source::Import => {
+            let mut data = json!({ "source": source.as_str() });
+            if !after.tags.is_empty() {
+                data["tags"] = json!(after.tags.as_slice());
+            }
+            timeline::record(conn, org, id, "created", &data)?;
+        }
         None => timeline::record(
             conn,
             org,
@@ -489,7 +658,8 @@ fn record_events(
         }
     }
     let old_tags = before.map(|b| b.tags.clone()).unwrap_or_default();
-    if !old_tags.same_as(&after.tags) {
+    let imported = before.is_none() && source == Source::Import;
+    if !imported && !old_tags.same_as(&after.tags) {
         let old: HashSet<String> = old_tags.keys().into_iter().collect();
         let new: HashSet<String> = after.tags.keys().into_iter().collect();
         let added: Vec<&String> = after
@@ -524,7 +694,7 @@ fn record_events(
 }
 
 /// Moves the contact's rows in the tag index from `old` keys to `new` keys
-/// and keeps the per-tag counts in step.
+/// and counts the change in `batch`.
 fn update_tag_index(
     conn: &Connection,
     org: i64,
@@ -532,36 +702,25 @@ fn update_tag_index(
     old: &[String],
     new: &[String],
     tags: &Tags,
+    batch: &mut Batch,
 ) -> AppResult<()> {
     let mut del = conn.prepare_cached(
         "DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact_id = ?3",
     )?;
-    let mut dec =
-        conn.prepare_cached("UPDATE tag_counts SET count = count - 1 WHERE org = ?1 AND tag = ?2")?;
-    let mut emptied = false;
     for key in old.iter().filter(|k| !new.contains(k)) {
         if del.execute(params![org, key, contact_id])? > 0 {
-            dec.execute(params![org, key])?;
-            emptied = true;
+            batch.count_tag(org, key, key, -1);
         }
-    }
-    if emptied {
-        conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
-            .execute([org])?;
     }
     let mut ins = conn.prepare_cached(
         "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut inc = conn.prepare_cached(
-        "INSERT INTO tag_counts (org, tag, display, count) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (org, tag) DO UPDATE SET count = count + 1",
     )?;
     for (key, display) in new.iter().zip(tags.as_slice()) {
         if old.contains(key) {
             continue;
         }
         if ins.execute(params![org, key, contact_id])? > 0 {
-            inc.execute(params![org, key, display])?;
+            batch.count_tag(org, key, display, 1);
         }
     }
     Ok(())

@@ -57,6 +57,42 @@ pub struct Answer {
     pub line_type: Option<String>,
 }
 
+/// A provider that answers without I/O (offline, none): the write path asks
+/// it directly instead of queueing a job.
+#[derive(Clone, Copy)]
+pub struct Inline {
+    /// The provider's name, as the timeline records it.
+    pub provider: &'static str,
+    pub answer: fn(&str) -> Answer,
+}
+
+/// Records a lookup's verdict in the contact's timeline (no verdict, no
+/// event).
+pub fn record_answer(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    phone: &str,
+    answer: &Answer,
+    provider: &str,
+) -> AppResult<()> {
+    if answer.is_textable.is_none() {
+        return Ok(());
+    }
+    timeline::record(
+        conn,
+        org,
+        contact_id,
+        "lookup_completed",
+        &json!({
+            "phone": phone,
+            "isTextable": answer.is_textable,
+            "lineType": answer.line_type,
+            "provider": provider,
+        }),
+    )
+}
+
 /// Puts jobs that were claimed by a process that died back in the queue.
 /// Called once at start, before the worker claims anything.
 pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
@@ -162,18 +198,7 @@ pub fn complete(conn: &Connection, job: &Job, answer: &Answer, provider: &str) -
             now
         ])?;
         outbox::record(conn, job.org, &job.contact_id)?;
-        timeline::record(
-            conn,
-            job.org,
-            &job.contact_id,
-            "lookup_completed",
-            &json!({
-                "phone": job.phone,
-                "isTextable": answer.is_textable,
-                "lineType": answer.line_type,
-                "provider": provider,
-            }),
-        )?;
+        record_answer(conn, job.org, &job.contact_id, &job.phone, answer, provider)?;
     }
     set_job(conn, job, "done", None, None)?;
     Ok(true)

@@ -3,10 +3,21 @@
 
 use rusqlite::{Connection, params};
 
+use super::contacts;
 use crate::error::AppResult;
+use crate::model::Contact;
 
 pub fn record(conn: &Connection, org: i64, contact_id: &str) -> AppResult<()> {
     conn.prepare_cached("INSERT INTO search_outbox (org, contact_id) VALUES (?1, ?2)")?
+        .execute(params![org, contact_id])?;
+    Ok(())
+}
+
+/// Records a contact that did not exist before this transaction: the index
+/// writer adds it without first deleting an older document (see
+/// `search::apply_batch` for when it still does).
+pub fn record_new(conn: &Connection, org: i64, contact_id: &str) -> AppResult<()> {
+    conn.prepare_cached("INSERT INTO search_outbox (org, contact_id, new) VALUES (?1, ?2, 1)")?
         .execute(params![org, contact_id])?;
     Ok(())
 }
@@ -17,19 +28,59 @@ pub struct Entry {
     pub seq: i64,
     pub org: i64,
     pub contact_id: String,
+    /// The contact was created by the write that recorded this row.
+    pub new: bool,
 }
 
 /// The oldest `limit` rows, in commit order.
 pub fn pending(conn: &Connection, limit: usize) -> AppResult<Vec<Entry>> {
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, org, contact_id FROM search_outbox ORDER BY seq LIMIT ?1")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1",
+    )?;
     let rows = stmt
         .query_map([limit as i64], |r| {
             Ok(Entry {
                 seq: r.get(0)?,
                 org: r.get(1)?,
                 contact_id: r.get(2)?,
+                new: r.get(3)?,
             })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The oldest `limit` rows, in commit order, each with its contact's
+/// current row (None when the contact is gone), read in one statement.
+pub fn pending_with_contacts(
+    conn: &Connection,
+    limit: usize,
+) -> AppResult<Vec<(Entry, Option<Contact>)>> {
+    let columns = contacts::COLUMNS
+        .split(", ")
+        .map(|c| format!("c.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT o.seq, o.org, o.contact_id, o.new, c.id IS NOT NULL, {columns}
+           FROM (SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1) o
+           LEFT JOIN contacts c ON c.id = o.contact_id AND c.org = o.org
+          ORDER BY o.seq"
+    ))?;
+    let rows = stmt
+        .query_map([limit as i64], |r| {
+            let entry = Entry {
+                seq: r.get(0)?,
+                org: r.get(1)?,
+                contact_id: r.get(2)?,
+                new: r.get(3)?,
+            };
+            let contact = if r.get::<_, bool>(4)? {
+                Some(contacts::from_row_at(r, 5)?)
+            } else {
+                None
+            };
+            Ok((entry, contact))
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
