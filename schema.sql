@@ -83,6 +83,15 @@ CREATE TABLE tag_counts (
     PRIMARY KEY (org, tag)
 ) WITHOUT ROWID;
 
+-- How many contacts carry each custom-field key, kept by the write path like
+-- the tag counts. An export of everything takes its CSV columns from here.
+CREATE TABLE field_counts (
+    org             INTEGER NOT NULL,
+    key             TEXT NOT NULL,
+    count           INTEGER NOT NULL,
+    PRIMARY KEY (org, key)
+) WITHOUT ROWID;
+
 -- Search outbox: "contact X changed or was deleted". The index writer applies
 -- rows in order, commits the index, then deletes what it applied.
 CREATE TABLE search_outbox (

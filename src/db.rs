@@ -98,7 +98,14 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              DROP INDEX contacts_org_updated;
              DROP INDEX contacts_org_created;
              CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
-             CREATE INDEX contacts_org_created ON contacts (org, created_at, id);",
+             CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
+             CREATE TABLE field_counts (
+                 org INTEGER NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
+                 PRIMARY KEY (org, key)
+             ) WITHOUT ROWID;
+             INSERT INTO field_counts (org, key, count)
+                 SELECT c.org, j.key, count(*) FROM contacts c, json_each(c.custom_fields) j
+                  GROUP BY c.org, j.key;",
         )?;
     }
     if version < SCHEMA_VERSION {
@@ -338,6 +345,12 @@ mod tests {
             "ALTER TABLE search_outbox DROP COLUMN new;
              DROP INDEX contacts_org_updated;
              CREATE INDEX contacts_org_updated ON contacts (org, updated_at DESC, id DESC);
+             DROP TABLE field_counts;
+             INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (1, 'o1', 'acme', 's1', 0);
+             INSERT INTO contacts (id, org, phone, custom_fields, created_at, updated_at)
+                 VALUES ('c1', 1, '+19195550001', '{\"a\": 1, \"b\": \"x\"}', 0, 0),
+                        ('c2', 1, '+19195550002', '{\"a\": 2}', 0, 0);
              INSERT INTO search_outbox (org, contact_id) VALUES (1, 'c1');
              PRAGMA user_version = 1;",
         )
@@ -361,5 +374,13 @@ mod tests {
             )
             .unwrap();
         assert!(!sql.contains("DESC"), "{sql}");
+        let counts: Vec<(String, i64)> = conn
+            .prepare("SELECT key, count FROM field_counts WHERE org = 1 ORDER BY key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(counts, [("a".to_string(), 2), ("b".to_string(), 1)]);
     }
 }

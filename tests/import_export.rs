@@ -152,13 +152,17 @@ fn text_csv_import_maps_synonyms_and_a_bad_row_fails_alone() {
     assert_eq!(john["tags"], json!(["friend", "local", "imported"]));
     assert_eq!(john["customFields"], json!({"Favorite Color": 42}));
     // The server's provider is local (offline): the import answers each new
-    // phone as it writes the contact, with no job queued.
+    // phone in the batch that writes the contact, and queues its job done.
     for contact in [&jane, &john] {
         assert_eq!(contact["lookupStatus"], "done", "{contact}");
         assert_eq!(contact["isTextable"], true, "{contact}");
         assert_eq!(contact["lineType"], "offline:fixedLineOrMobile");
     }
-    assert_eq!(server.sql_count("SELECT count(*) FROM lookup_jobs"), 0);
+    let done = server.sql_count(
+        "SELECT count(*) FROM lookup_jobs WHERE status = 'done' AND phone IN ('+19195559876', '+19195551234')",
+    );
+    assert_eq!(done, 2, "one answered lookup per new phone");
+    assert_eq!(server.sql_count("SELECT count(*) FROM lookup_jobs"), 2);
     // An imported contact's history starts with one event carrying its tags.
     let id = john["id"].as_str().unwrap();
     let tl = c.get(&format!("/api/contacts/{id}/timeline")).body;
@@ -742,4 +746,50 @@ fn rows_failing_inside_the_write_path_fail_alone() {
     assert_eq!(by_phone(&c, "+19195550104")["firstName"], "Before");
     assert_eq!(by_phone(&c, "+19195550105")["firstName"], "After");
     assert_eq!(all_contacts(&c).len(), 5);
+}
+
+#[test]
+fn a_full_export_has_a_column_for_each_custom_field_still_in_use() {
+    let server = Server::start_without_lookups();
+    let c = server.client("acme");
+    let other = server.client("beta");
+    let a =
+        c.create(&json!({"phone": "9195550401", "customFields": {"Chapter": "East", "Shoe": 9}}));
+    let b = c.create(&json!({"phone": "9195550402", "customFields": {"Chapter": "West"}}));
+    other.create(&json!({"phone": "9195550403", "customFields": {"Secret": "x"}}));
+    let header = |c: &Client| {
+        let r = c.get("/api/contacts/export");
+        assert_eq!(r.status, 200);
+        parse_csv(&r.text).0
+    };
+    let custom = |h: Vec<String>| -> Vec<String> {
+        h.into_iter()
+            .filter(|k| k.starts_with("customFields."))
+            .collect()
+    };
+    assert_eq!(
+        custom(header(&c)),
+        ["customFields.Chapter", "customFields.Shoe"],
+        "another organization's keys never show"
+    );
+    // Dropping the only "Shoe" drops its column; deleting a contact drops
+    // the keys only it had.
+    let a_id = a["id"].as_str().unwrap();
+    c.put(
+        &format!("/api/contacts/{a_id}"),
+        &json!({"customFields": {"Chapter": "East"}}),
+    );
+    assert_eq!(custom(header(&c)), ["customFields.Chapter"]);
+    c.put(
+        &format!("/api/contacts/{a_id}"),
+        &json!({"customFields": {"Level": "gold"}}),
+    );
+    assert_eq!(
+        custom(header(&c)),
+        ["customFields.Chapter", "customFields.Level"]
+    );
+    c.delete(&format!("/api/contacts/{a_id}"));
+    c.delete(&format!("/api/contacts/{}", b["id"].as_str().unwrap()));
+    assert!(custom(header(&c)).is_empty());
+    assert_eq!(custom(header(&other)), ["customFields.Secret"]);
 }

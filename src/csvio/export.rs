@@ -129,7 +129,9 @@ pub fn write(
     }
     let mut keys = Vec::new();
     let mut sink = if format == Format::Csv {
-        keys = if filter.search.is_none() {
+        keys = if filter.is_empty() {
+            imports::all_custom_field_keys(conn, org)?
+        } else if filter.search.is_none() {
             let w = contacts::build_where(conn, org, filter)?;
             imports::custom_field_keys(conn, &w)?
         } else {

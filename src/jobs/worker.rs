@@ -102,8 +102,22 @@ async fn idle(ctx: &Ctx, cancel: &CancellationToken) {
     }
 }
 
+/// True when a pending job is due now (or the queue cannot be read, so a
+/// claim finds out). Asked on a reader first, so a wake-up with nothing to
+/// do costs no write transaction.
+async fn any_due(ctx: &Ctx) -> bool {
+    match ctx.state.db.read(lookups::next_due).await {
+        Ok(next) => next.is_some_and(|t| t <= now_ms()),
+        Err(_) => true,
+    }
+}
+
 async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
+        if !any_due(&ctx).await {
+            idle(&ctx, &cancel).await;
+            continue;
+        }
         let c = ctx.clone();
         let settled = ctx
             .state
@@ -153,6 +167,10 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
             break;
         }
         if claimed.is_empty() {
+            if !any_due(&ctx).await {
+                idle(&ctx, &cancel).await;
+                continue;
+            }
             let got = ctx
                 .state
                 .db

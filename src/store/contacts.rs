@@ -56,6 +56,8 @@ pub struct Batch {
     contacts: HashMap<i64, i64>,
     /// (org, tag key) -> (first spelling seen, change in count).
     tags: HashMap<(i64, String), (String, i64)>,
+    /// (org, custom-field key) -> change in count.
+    fields: HashMap<(i64, String), i64>,
     lookup: Option<lookups::Inline>,
     /// Answers of the local provider worked out ahead (off the writer).
     answers: HashMap<String, lookups::Answer>,
@@ -94,6 +96,25 @@ impl Batch {
             .1 += delta;
     }
 
+    /// Counts the custom-field keys `after` has and `before` had not, and
+    /// the other way round.
+    fn count_fields(
+        &mut self,
+        org: i64,
+        before: Option<&CustomFields>,
+        after: Option<&CustomFields>,
+    ) {
+        let empty = serde_json::Map::new();
+        let old = before.map_or(&empty, |f| f.as_map());
+        let new = after.map_or(&empty, |f| f.as_map());
+        for key in new.keys().filter(|k| !old.contains_key(*k)) {
+            *self.fields.entry((org, key.clone())).or_default() += 1;
+        }
+        for key in old.keys().filter(|k| !new.contains_key(*k)) {
+            *self.fields.entry((org, key.clone())).or_default() -= 1;
+        }
+    }
+
     /// Writes the counts gathered so far; must run before the commit.
     pub fn flush(&mut self, conn: &Connection) -> AppResult<()> {
         for (org, delta) in self.contacts.drain() {
@@ -119,6 +140,23 @@ impl Batch {
         }
         for org in emptied {
             conn.prepare_cached("DELETE FROM tag_counts WHERE org = ?1 AND count <= 0")?
+                .execute([org])?;
+        }
+        let mut add = conn.prepare_cached(
+            "INSERT INTO field_counts (org, key, count) VALUES (?1, ?2, ?3)
+             ON CONFLICT (org, key) DO UPDATE SET count = count + excluded.count",
+        )?;
+        let mut emptied = HashSet::new();
+        for ((org, key), delta) in self.fields.drain() {
+            if delta != 0 {
+                add.execute(params![org, key, delta])?;
+            }
+            if delta < 0 {
+                emptied.insert(org);
+            }
+        }
+        for org in emptied {
+            conn.prepare_cached("DELETE FROM field_counts WHERE org = ?1 AND count <= 0")?
                 .execute([org])?;
         }
         Ok(())
@@ -442,6 +480,7 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
         &mut batch,
     )?;
     batch.count_contact(org, -1);
+    batch.count_fields(org, Some(&before.custom_fields), None);
     batch.flush(conn)?;
     conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
         .execute([id])?;
@@ -577,6 +616,13 @@ pub fn save_in(
     if before.is_none() {
         batch.count_contact(after.org, 1);
     }
+    if before.map(|b| &b.custom_fields) != Some(&after.custom_fields) {
+        batch.count_fields(
+            after.org,
+            before.map(|b| &b.custom_fields),
+            Some(&after.custom_fields),
+        );
+    }
     let old_keys = before.map(|b| b.tags.keys()).unwrap_or_default();
     let new_keys = after.tags.keys();
     if old_keys != new_keys {
@@ -598,11 +644,16 @@ pub fn save_in(
     if phone_changed {
         match (&after.phone, &answered) {
             // A new contact has no older job to supersede.
-            (Some(_), Some(_)) if before.is_none() => {}
+            (Some(phone), Some(_)) if before.is_none() => {
+                lookups::insert_answered(conn, after.org, &after.id, phone)?
+            }
             (Some(phone), None) if before.is_none() => {
                 lookups::insert(conn, after.org, &after.id, phone)?
             }
-            (Some(_), Some(_)) => lookups::cancel_pending(conn, &after.id)?,
+            (Some(phone), Some(_)) => {
+                lookups::cancel_pending(conn, &after.id)?;
+                lookups::insert_answered(conn, after.org, &after.id, phone)?
+            }
             (Some(phone), None) => lookups::enqueue(conn, after.org, &after.id, phone)?,
             (None, _) => lookups::cancel_pending(conn, &after.id)?,
         }

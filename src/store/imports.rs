@@ -281,6 +281,15 @@ pub fn find_match(
     })
 }
 
+/// Every custom-field key some contact of `org` has, sorted (from the kept
+/// counts).
+pub fn all_custom_field_keys(conn: &Connection, org: i64) -> AppResult<Vec<String>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT key FROM field_counts WHERE org = ?1 AND count > 0 ORDER BY key")?;
+    let rows = stmt.query_map([org], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// The custom-field keys present on the contacts a filter matches, sorted.
 pub fn custom_field_keys(conn: &Connection, w: &super::contacts::Where) -> AppResult<Vec<String>> {
     let sql = format!(

@@ -38,6 +38,25 @@ pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> App
     Ok(())
 }
 
+/// Records a lookup that a local provider answered inside the write that
+/// queued it: the job goes into the queue already done, so the queue keeps
+/// every lookup's history.
+pub fn insert_answered(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    phone: &str,
+) -> AppResult<()> {
+    let now = now_ms();
+    conn.prepare_cached(
+        "INSERT INTO lookup_jobs (org, contact_id, phone, status, attempts, run_after, created_at,
+             updated_at)
+         VALUES (?1, ?2, ?3, 'done', 1, ?4, ?4, ?4)",
+    )?
+    .execute(params![org, contact_id, phone, now])?;
+    Ok(())
+}
+
 /// A claimed job, as the worker sees it.
 #[derive(Debug, Clone)]
 pub struct Job {
