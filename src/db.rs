@@ -235,26 +235,6 @@ impl Db {
         Ok(out)
     }
 
-    /// Runs `f` with the writer's page cache raised to `kib` KiB, then gives
-    /// the memory back. A bulk write (an import) touches index pages all over
-    /// a large database; a cache that holds them saves rereading them for
-    /// every batch.
-    pub fn with_writer_cache<T>(&self, kib: i64, f: impl FnOnce() -> T) -> T {
-        let set = |kib: i64| {
-            let conn = self
-                .writer
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if let Err(err) = conn.pragma_update(None, "cache_size", -kib) {
-                tracing::warn!(%err, "cannot resize the writer's page cache");
-            }
-        };
-        set(kib);
-        let out = f();
-        set(WRITER_CACHE_KIB);
-        out
-    }
-
     /// The blocking form of [`Db::read`].
     pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = self.read.get()?;

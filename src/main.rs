@@ -137,6 +137,11 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> Result<(), AppError> {
+    // Without it, jemalloc returns freed pages only as later allocations
+    // happen, so an idle server would keep what its last import used.
+    if let Err(err) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!(%err, "cannot start the allocator's background thread");
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Refuse a lookup configuration that cannot work before listening.

@@ -25,8 +25,6 @@ use crate::store::lookups::{Answer, Inline};
 
 /// Rows per write transaction.
 pub const BATCH_ROWS: usize = 10_000;
-/// The writer's page cache while an import runs, in KiB.
-const IMPORT_CACHE_KIB: i64 = 256_000;
 /// Row errors kept on the import.
 pub const MAX_ERRORS: usize = 1_000;
 
@@ -190,10 +188,7 @@ pub fn run(
     if imp.status.is_finished() {
         return Ok(imp);
     }
-    let outcome = db.with_writer_cache(IMPORT_CACHE_KIB, || {
-        execute(db, &imp, lookup, stop, on_batch)
-    });
-    if let Err(err) = outcome {
+    if let Err(err) = execute(db, &imp, lookup, stop, on_batch) {
         let message = match &err {
             AppError::Internal(detail) => format!("the import stopped on an error: {detail}"),
             other => other.to_string(),
