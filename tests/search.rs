@@ -296,6 +296,39 @@ fn kill_9_after_acknowledged_writes_loses_nothing() {
 }
 
 #[test]
+fn a_creation_replayed_after_a_crash_is_indexed_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let c = s.client("acme");
+    let v = c.create(&json!({"firstName": "Replayed", "email": "replayed@example.com"}));
+    let contact = id(&v);
+    expect_search(&c, "replayed", &[contact.as_str()]);
+    s.terminate();
+    // As if the process had died after the index commit but before it
+    // deleted the outbox row recording the creation: the row is applied
+    // again at the next start.
+    s.sql(&format!(
+        "INSERT INTO search_outbox (org, contact_id, new) SELECT org, id, 1 FROM contacts WHERE id = '{contact}'"
+    ));
+    let s = Server::start_in(&dir, &[], &[]);
+    let c = Client::new(&s.base, c.key.clone());
+    wait_for(30, "the replayed outbox row applied", || {
+        (s.sql_count("SELECT count(*) FROM search_outbox") == 0).then_some(())
+    });
+    let r = c.get("/api/contacts?search=replayed&includeTotal=true");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ids: Vec<&str> = r.body["contacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [contact.as_str()], "one document, not two");
+    assert_eq!(r.body["total"], 1);
+}
+
+#[test]
 fn missing_index_is_rebuilt_at_start_and_by_reindex() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
