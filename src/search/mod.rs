@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use tantivy::indexer::NoMergePolicy;
+use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use tokio_util::sync::CancellationToken;
 
@@ -336,6 +336,14 @@ fn apply_batch(
     let Some(last) = entries.last().map(|(e, _)| e.seq) else {
         return Ok(0);
     };
+    // While a backlog drains (a full batch), segments are not merged: each
+    // merge would rewrite documents the next batches merge again. Merging
+    // resumes with the first commit after the backlog.
+    if entries.len() == BATCH {
+        writer.set_merge_policy(Box::new(NoMergePolicy));
+    } else {
+        writer.set_merge_policy(Box::new(LogMergePolicy::default()));
+    }
     // contact id -> (created in this batch, its current row)
     let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
     for (e, row) in &entries {
