@@ -114,7 +114,9 @@ CREATE TABLE lookup_jobs (
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 );
-CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after);
+-- Only unfinished jobs: finished ones stay as history and need no place here.
+CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after)
+    WHERE status IN ('pending', 'running');
 CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact_id);
 CREATE INDEX lookup_jobs_org_status ON lookup_jobs (org, status);
 

@@ -99,6 +99,9 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              DROP INDEX contacts_org_created;
              CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
              CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
+             DROP INDEX lookup_jobs_ready;
+             CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after)
+                 WHERE status IN ('pending', 'running');
              CREATE TABLE field_counts (
                  org INTEGER NOT NULL, key TEXT NOT NULL, count INTEGER NOT NULL,
                  PRIMARY KEY (org, key)
@@ -325,6 +328,8 @@ mod tests {
             "ALTER TABLE search_outbox DROP COLUMN new;
              DROP INDEX contacts_org_updated;
              CREATE INDEX contacts_org_updated ON contacts (org, updated_at DESC, id DESC);
+             DROP INDEX lookup_jobs_ready;
+             CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after);
              DROP TABLE field_counts;
              INSERT INTO organizations (org, id, name, webhook_secret, created_at)
                  VALUES (1, 'o1', 'acme', 's1', 0);
@@ -362,5 +367,13 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(counts, [("a".to_string(), 2), ("b".to_string(), 1)]);
+        let ready: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'lookup_jobs_ready'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(ready.contains("WHERE status IN"), "{ready}");
     }
 }

@@ -1,6 +1,11 @@
 //! The lookup queue: jobs are enqueued and cancelled in the same transaction
 //! as the contact change that calls for them; the worker claims them and
 //! writes answers back onto the contact here.
+//!
+//! `lookup_jobs_ready` indexes only unfinished jobs (the queue keeps every
+//! finished job as history); a query can use a partial index only when its
+//! `WHERE` repeats the index's condition, hence the
+//! `status IN ('pending', 'running') AND status = ...` below.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
@@ -117,7 +122,8 @@ pub fn record_answer(
 pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
     Ok(conn
         .prepare_cached(
-            "UPDATE lookup_jobs SET status = 'pending', updated_at = ?1 WHERE status = 'running'",
+            "UPDATE lookup_jobs SET status = 'pending', updated_at = ?1
+              WHERE status IN ('pending', 'running') AND status = 'running'",
         )?
         .execute([now_ms()])?)
 }
@@ -127,7 +133,7 @@ pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
 pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
     let mut select = conn.prepare_cached(
         "SELECT id, org, contact_id, phone, attempts FROM lookup_jobs
-          WHERE status = 'pending' AND run_after <= ?1
+          WHERE status IN ('pending', 'running') AND status = 'pending' AND run_after <= ?1
           ORDER BY run_after, id LIMIT ?2",
     )?;
     let jobs: Vec<Job> = select
@@ -154,7 +160,10 @@ pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
 /// When the next pending job becomes due (None when nothing is pending).
 pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
     Ok(conn
-        .prepare_cached("SELECT min(run_after) FROM lookup_jobs WHERE status = 'pending'")?
+        .prepare_cached(
+            "SELECT min(run_after) FROM lookup_jobs
+              WHERE status IN ('pending', 'running') AND status = 'pending'",
+        )?
         .query_row([], |r| r.get(0))?)
 }
 
