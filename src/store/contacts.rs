@@ -46,7 +46,8 @@ impl Source {
 }
 
 /// What the writes of one transaction share. The kept counts (contacts per
-/// organization, contacts per tag) add up here and are written once by
+/// organization, per tag and per custom-field key) add up here and are
+/// written once by
 /// [`Batch::flush`], before the transaction commits; a bulk write (an
 /// import) saves thousands of count updates that way. A local lookup
 /// provider, when given, answers a new phone inside the write itself
