@@ -31,19 +31,20 @@ fn url_encode(s: &str) -> String {
         .collect()
 }
 
-/// Walks every keyset page of `query` with `limit=5`; returns the contacts.
-fn walk(api: &Client, query: &str) -> Vec<Value> {
+/// Walks every keyset page of `query`, `limit` contacts a page; returns the
+/// contacts.
+fn walk(api: &Client, query: &str, limit: usize) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let mut path = format!("/api/contacts?limit=5&{query}");
+        let mut path = format!("/api/contacts?limit={limit}&{query}");
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={}", enc(c)));
         }
         let page = api.get(&path);
         assert_eq!(page.status, 200, "{}", page.text);
         let contacts = page.body["contacts"].as_array().unwrap().clone();
-        assert!(contacts.len() <= 5);
+        assert!(contacts.len() <= limit);
         out.extend(contacts);
         if page.body["hasMore"] == true {
             cursor = Some(
@@ -81,7 +82,7 @@ fn keyset_pages_are_complete_and_ordered_under_both_sorts() {
     // Lookups finishing would move contacts in updated_at order mid-walk.
     api.settle_lookups();
     for sort in ["updated_at", "created_at"] {
-        let all = walk(&api, &format!("sortBy={sort}"));
+        let all = walk(&api, &format!("sortBy={sort}"), 5);
         assert_eq!(all.len(), 23, "{sort}: every contact exactly once");
         let unique: HashSet<&str> = all.iter().map(|c| c["id"].as_str().unwrap()).collect();
         assert_eq!(unique.len(), 23, "{sort}: no repeats");
@@ -258,20 +259,10 @@ fn every_filter_alone_and_combined() {
         "state=NC",
         "zip=27601&hasEmail=true",
     ] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut path = format!("/api/contacts?limit=1&{query}");
-            if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={}", enc(c)));
-            }
-            let page = f.api.get(&path);
-            seen.extend(ids(&page.body));
-            match page.body["cursor"].as_str() {
-                Some(c) => cursor = Some(c.to_string()),
-                None => break,
-            }
-        }
+        let seen: Vec<String> = walk(&f.api, query, 1)
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect();
         let all = f.api.get(&format!("/api/contacts?limit=200&{query}"));
         assert_eq!(
             seen,
@@ -301,7 +292,7 @@ fn ties_on_the_sort_field_are_broken_by_id_without_skips_or_repeats() {
     // Every contact gets the same timestamps: only the id orders them.
     server.sql("UPDATE contacts SET updated_at = 1700000000000, created_at = 1700000000000");
     for sort in ["updated_at", "created_at"] {
-        let all = walk(&api, &format!("sortBy={sort}"));
+        let all = walk(&api, &format!("sortBy={sort}"), 5);
         let got: Vec<&str> = all.iter().map(|c| c["id"].as_str().unwrap()).collect();
         let mut expected = got.clone();
         expected.sort_unstable_by(|a, b| b.cmp(a));

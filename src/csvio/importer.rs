@@ -418,19 +418,18 @@ impl Writer<'_> {
             }
         };
         let org = self.imp.org;
-        let phone = patch.phone.value().map(|p| p.as_str().to_string());
-        let email = patch.email.value().map(|e| e.key());
-        let existing = match imports::find_match(tx, org, phone.as_deref(), email.as_deref())? {
-            Err(()) => {
+        let existing = match contacts::find_existing(tx, org, &patch) {
+            Err(AppError::Conflict(why)) => {
                 self.fail(
                     p.row,
                     RowError {
                         column: None,
-                        error: "the phone matches one contact and the email another".into(),
+                        error: why,
                     },
                 );
                 return Ok(());
             }
+            Err(err) => return Err(err),
             Ok(Some((id, created_at))) => {
                 // Contacts created by earlier rows of this file are not
                 // "existing": in-file duplicates still merge.

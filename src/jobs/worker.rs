@@ -87,36 +87,34 @@ pub async fn start(state: AppState, cancel: CancellationToken) -> AppResult<Join
     }))
 }
 
-/// Sleeps until a job may be due: woken by a commit, the next `run_after`,
-/// the poll interval or shutdown.
-async fn idle(ctx: &Ctx, cancel: &CancellationToken) {
-    let next = ctx.state.db.read(lookups::next_due).await.ok().flatten();
-    let wait = match next {
-        Some(t) => Duration::from_millis((t - now_ms()).clamp(5, POLL.as_millis() as i64) as u64),
-        None => POLL,
-    };
-    tokio::select! {
-        () = ctx.state.wake.lookups.notified() => {}
-        () = tokio::time::sleep(wait) => {}
-        () = cancel.cancelled() => {}
-    }
-}
-
-/// True when a pending job is due now (or the queue cannot be read, so a
-/// claim finds out). Asked on a reader first, so a wake-up with nothing to
-/// do costs no write transaction.
-async fn any_due(ctx: &Ctx) -> bool {
-    match ctx.state.db.read(lookups::next_due).await {
-        Ok(next) => next.is_some_and(|t| t <= now_ms()),
-        Err(_) => true,
+/// Returns once a job is due (or the queue cannot be read, so a claim finds
+/// out) or at shutdown; meanwhile sleeps until a commit wakes it, the next
+/// `run_after` or the poll interval, and looks again. The queue is read on a
+/// reader connection, so a wake-up with nothing to do costs no write
+/// transaction.
+async fn wait_until_due(ctx: &Ctx, cancel: &CancellationToken) {
+    while !cancel.is_cancelled() {
+        let wait = match ctx.state.db.read(lookups::next_due).await {
+            Err(_) => return,
+            Ok(Some(t)) if t <= now_ms() => return,
+            Ok(Some(t)) => {
+                Duration::from_millis((t - now_ms()).clamp(5, POLL.as_millis() as i64) as u64)
+            }
+            Ok(None) => POLL,
+        };
+        tokio::select! {
+            () = ctx.state.wake.lookups.notified() => {}
+            () = tokio::time::sleep(wait) => {}
+            () = cancel.cancelled() => {}
+        }
     }
 }
 
 async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
     while !cancel.is_cancelled() {
-        if !any_due(&ctx).await {
-            idle(&ctx, &cancel).await;
-            continue;
+        wait_until_due(&ctx, &cancel).await;
+        if cancel.is_cancelled() {
+            break;
         }
         let c = ctx.clone();
         let settled = ctx
@@ -133,7 +131,7 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
             })
             .await;
         match settled {
-            Ok(0) => idle(&ctx, &cancel).await,
+            Ok(0) => {}
             Ok(n) if n < LOCAL_BATCH => {
                 tokio::select! {
                     () = tokio::time::sleep(LOCAL_LINGER) => {}
@@ -167,9 +165,9 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
             break;
         }
         if claimed.is_empty() {
-            if !any_due(&ctx).await {
-                idle(&ctx, &cancel).await;
-                continue;
+            wait_until_due(&ctx, &cancel).await;
+            if cancel.is_cancelled() || ctx.state.lookups.is_paused() {
+                break;
             }
             let got = ctx
                 .state
@@ -177,7 +175,7 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
                 .write(move |tx| lookups::claim(tx, now_ms(), concurrency))
                 .await;
             match got {
-                Ok(jobs) if jobs.is_empty() => idle(&ctx, &cancel).await,
+                Ok(jobs) if jobs.is_empty() => {}
                 Ok(jobs) => claimed.extend(jobs),
                 Err(err) => {
                     tracing::error!(%err, "claiming lookups failed; retrying shortly");

@@ -227,13 +227,6 @@ pub fn id_by_phone(conn: &Connection, org: i64, phone: &str) -> AppResult<Option
         .optional()?)
 }
 
-fn id_by_email_key(conn: &Connection, org: i64, key: &str) -> AppResult<Option<String>> {
-    Ok(conn
-        .prepare_cached("SELECT id FROM contacts WHERE org = ?1 AND email_key = ?2")?
-        .query_row(params![org, key], |r| r.get(0))
-        .optional()?)
-}
-
 /// Names (camelCase, as on the wire) of the fields that differ.
 fn changed_fields(a: &Contact, b: &Contact) -> Vec<&'static str> {
     let mut out = Vec::new();
@@ -341,7 +334,7 @@ pub fn create_or_merge(
     patch: ContactPatch,
     source: Source,
 ) -> AppResult<(Contact, Outcome)> {
-    let existing = find_existing(conn, org, &patch)?;
+    let existing = find_existing(conn, org, &patch)?.map(|(id, _)| id);
     let mut batch = Batch::default();
     let out = create_or_merge_into(conn, org, existing.as_deref(), patch, source, &mut batch)?;
     batch.flush(conn)?;
@@ -349,22 +342,31 @@ pub fn create_or_merge(
 }
 
 /// The contact a create merges into: the one with the patch's phone or its
-/// email. 409 when the phone matches one contact and the email another.
+/// email, as (id, createdAt). 409 when the phone matches one contact and the
+/// email another.
 pub fn find_existing(
     conn: &Connection,
     org: i64,
     patch: &ContactPatch,
-) -> AppResult<Option<String>> {
-    let by_phone = match patch.phone.value() {
-        Some(p) => id_by_phone(conn, org, p.as_str())?,
-        None => None,
-    };
-    let by_email = match patch.email.value() {
-        Some(e) => id_by_email_key(conn, org, &e.key())?,
-        None => None,
-    };
+) -> AppResult<Option<(String, i64)>> {
+    let mut by_phone = None;
+    if let Some(p) = patch.phone.value() {
+        by_phone = conn
+            .prepare_cached("SELECT id, created_at FROM contacts WHERE org = ?1 AND phone = ?2")?
+            .query_row(params![org, p.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+    }
+    let mut by_email: Option<(String, i64)> = None;
+    if let Some(e) = patch.email.value() {
+        by_email = conn
+            .prepare_cached(
+                "SELECT id, created_at FROM contacts WHERE org = ?1 AND email_key = ?2",
+            )?
+            .query_row(params![org, e.key()], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+    }
     match (by_phone, by_email) {
-        (Some(a), Some(b)) if a != b => Err(AppError::Conflict(
+        (Some(a), Some(b)) if a.0 != b.0 => Err(AppError::Conflict(
             "the phone matches one contact and the email another; update them separately".into(),
         )),
         (Some(a), _) | (None, Some(a)) => Ok(Some(a)),

@@ -250,37 +250,6 @@ pub fn cancel(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     )? > 0)
 }
 
-/// The contact an import row matches by phone or email: `(id, created_at)`.
-/// `Err(())` when the phone matches one contact and the email another.
-pub fn find_match(
-    conn: &Connection,
-    org: i64,
-    phone: Option<&str>,
-    email_key: Option<&str>,
-) -> AppResult<Result<Option<(String, i64)>, ()>> {
-    let mut by_phone = None;
-    if let Some(p) = phone {
-        by_phone = conn
-            .prepare_cached("SELECT id, created_at FROM contacts WHERE org = ?1 AND phone = ?2")?
-            .query_row(params![org, p], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-    }
-    let mut by_email: Option<(String, i64)> = None;
-    if let Some(e) = email_key {
-        by_email = conn
-            .prepare_cached(
-                "SELECT id, created_at FROM contacts WHERE org = ?1 AND email_key = ?2",
-            )?
-            .query_row(params![org, e], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-    }
-    Ok(match (by_phone, by_email) {
-        (Some(a), Some(b)) if a.0 != b.0 => Err(()),
-        (Some(a), _) | (None, Some(a)) => Ok(Some(a)),
-        (None, None) => Ok(None),
-    })
-}
-
 /// Every custom-field key some contact of `org` has, sorted (from the kept
 /// counts).
 pub fn all_custom_field_keys(conn: &Connection, org: i64) -> AppResult<Vec<String>> {

@@ -34,13 +34,7 @@ pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> Ap
 /// Queues a lookup for a contact known to have no unfinished job (a new
 /// contact).
 pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
-    let now = now_ms();
-    conn.prepare_cached(
-        "INSERT INTO lookup_jobs (org, contact_id, phone, status, run_after, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'pending', ?4, ?4, ?4)",
-    )?
-    .execute(params![org, contact_id, phone, now])?;
-    Ok(())
+    insert_job(conn, org, contact_id, phone, "pending", 0)
 }
 
 /// Records a lookup that a local provider answered inside the write that
@@ -52,13 +46,24 @@ pub fn insert_answered(
     contact_id: &str,
     phone: &str,
 ) -> AppResult<()> {
+    insert_job(conn, org, contact_id, phone, "done", 1)
+}
+
+fn insert_job(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    phone: &str,
+    status: &str,
+    attempts: u32,
+) -> AppResult<()> {
     let now = now_ms();
     conn.prepare_cached(
         "INSERT INTO lookup_jobs (org, contact_id, phone, status, attempts, run_after, created_at,
              updated_at)
-         VALUES (?1, ?2, ?3, 'done', 1, ?4, ?4, ?4)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
     )?
-    .execute(params![org, contact_id, phone, now])?;
+    .execute(params![org, contact_id, phone, status, attempts, now])?;
     Ok(())
 }
 

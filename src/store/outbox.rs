@@ -32,24 +32,6 @@ pub struct Entry {
     pub new: bool,
 }
 
-/// The oldest `limit` rows, in commit order.
-pub fn pending(conn: &Connection, limit: usize) -> AppResult<Vec<Entry>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1",
-    )?;
-    let rows = stmt
-        .query_map([limit as i64], |r| {
-            Ok(Entry {
-                seq: r.get(0)?,
-                org: r.get(1)?,
-                contact_id: r.get(2)?,
-                new: r.get(3)?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
-}
-
 /// The oldest `limit` rows, in commit order, each with its contact's
 /// current row (None when the contact is gone), read in one statement.
 pub fn pending_with_contacts(
