@@ -4,7 +4,8 @@
 //!     ROSTER_BENCH_SIZE=1m cargo bench --bench roster
 //!
 //! Sizes: 10k, 100k (default) or 1m. `ROSTER_BENCH_REPORT=FILE` also appends
-//! the report to FILE.
+//! the report to FILE. `ROSTER_BENCH_CSV=FILE` only writes the generated CSV
+//! to FILE and exits (to profile `roster import` on the same data).
 
 mod support;
 
@@ -23,6 +24,10 @@ use support::{
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from argv.
     let n = size_from_env(100_000);
+    if let Some(path) = std::env::var_os("ROSTER_BENCH_CSV") {
+        write_csv(Path::new(&path), n, 7);
+        return;
+    }
     let tmp = tempfile::tempdir().expect("temp dir");
     report(&format!("## Roster benchmark: {n} contacts"));
     report(&format!("machine: {}", machine()));

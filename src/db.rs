@@ -44,8 +44,14 @@ const MAX_GROUP: usize = 64;
 /// The writer connection checkpoints by itself only once the WAL holds this
 /// many pages (a safety net); normally the checkpoint thread copies the WAL
 /// back into the database in the background, on its own connection, so
-/// writers never pay for it.
-const WRITER_AUTOCHECKPOINT_PAGES: i64 = 20_000;
+/// writers never pay for it. Under a sustained load (an import) the WAL
+/// restarts only when the writer checkpoints: the higher this is, the less
+/// is left for it to copy (the thread has done the rest), at the price of a
+/// larger WAL file while the load lasts (the checkpoint thread truncates it
+/// once the load is over).
+const WRITER_AUTOCHECKPOINT_PAGES: i64 = 100_000;
+/// A WAL file larger than this is truncated once idle (see `checkpoint_loop`).
+const WAL_KEEP_BYTES: u64 = 64 << 20;
 /// How often the checkpoint thread looks at the WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
@@ -164,9 +170,10 @@ impl Db {
             .map_err(|e| AppError::internal(format!("cannot start the writer: {e}")))?;
         let checkpointer = open_connection(&path)?;
         let alive = Arc::downgrade(&writer);
+        let wal = data_dir.join(format!("{DB_FILE}-wal"));
         std::thread::Builder::new()
             .name("roster-checkpoint".into())
-            .spawn(move || checkpoint_loop(&checkpointer, &alive))
+            .spawn(move || checkpoint_loop(&checkpointer, &wal, &alive))
             .map_err(|e| AppError::internal(format!("cannot start the checkpointer: {e}")))?;
         Ok(Self {
             read,
@@ -292,12 +299,31 @@ fn group_commit(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
 
 /// Copies committed WAL pages back into the database file a few times a
 /// second (a passive checkpoint: it never blocks readers or the writer), for
-/// as long as the `Db` it belongs to exists.
-fn checkpoint_loop(conn: &Connection, alive: &std::sync::Weak<Mutex<Connection>>) {
+/// as long as the `Db` it belongs to exists. Once everything is copied back
+/// and a burst of writes (an import) has left the WAL file large, it
+/// truncates the file, if no reader or writer is in the way at that moment.
+fn checkpoint_loop(conn: &Connection, wal: &Path, alive: &std::sync::Weak<Mutex<Connection>>) {
+    // Never wait for a lock here: a busy database is tried again next time.
+    if let Err(err) = conn.busy_timeout(Duration::ZERO) {
+        tracing::debug!(%err, "checkpoint connection");
+    }
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
-        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::debug!(%err, "background checkpoint");
+        let pages = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        match pages {
+            Ok((log, copied)) if log > 0 && log == copied => {
+                let size = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+                if size > WAL_KEEP_BYTES
+                    && let Err(err) =
+                        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                {
+                    tracing::debug!(%err, "truncating checkpoint");
+                }
+            }
+            Ok(_) => {}
+            Err(err) => tracing::debug!(%err, "background checkpoint"),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! fails alone and never leaves half a contact. Memory stays bounded by two
 //! batches in flight, whatever the file size.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -411,13 +412,21 @@ impl Writer<'_> {
             batch.known_answer(phone.clone(), answer.clone());
         }
         let mut patch = match &p.result {
-            Ok(patch) => patch.clone(),
+            Ok(patch) => Cow::Borrowed(patch),
             Err(e) => {
                 self.fail(p.row, e.clone());
                 return Ok(());
             }
         };
         let org = self.imp.org;
+        // While the file brings mostly new contacts, insert first: a
+        // uniqueness index reports a match for the cost of the insert
+        // itself. A file that mostly matches (a re-import) looks first.
+        if self.counters.created >= self.counters.merged + self.counters.skipped
+            && self.save_row(tx, p.row, None, &patch, careful, batch, true)?
+        {
+            return Ok(());
+        }
         let existing = match contacts::find_existing(tx, org, &patch) {
             Err(AppError::Conflict(why)) => {
                 self.fail(
@@ -445,30 +454,65 @@ impl Writer<'_> {
                     .value()
                     .is_some_and(|f| f.as_map().values().any(|v| !v.is_string()));
                 if has_custom && let Some(existing) = contacts::get(tx, org, &id)? {
-                    keep_stored_types(&mut patch, &existing.custom_fields);
+                    keep_stored_types(patch.to_mut(), &existing.custom_fields);
                 }
                 Some(id)
             }
             Ok(None) => None,
         };
+        self.save_row(
+            tx,
+            p.row,
+            existing.as_deref(),
+            &patch,
+            careful,
+            batch,
+            false,
+        )?;
+        Ok(())
+    }
+
+    /// Creates the row's contact (`existing` None) or merges it into
+    /// `existing`, counting the outcome; a row that fails is rolled back
+    /// alone (careful) or sends the batch to be redone carefully. With
+    /// `probe`, a create that finds the phone or email taken writes nothing
+    /// and returns false, so that the caller looks for the match.
+    #[allow(clippy::too_many_arguments)]
+    fn save_row(
+        &mut self,
+        tx: &rusqlite::Transaction,
+        row: u64,
+        existing: Option<&str>,
+        patch: &ContactPatch,
+        careful: bool,
+        batch: &mut Batch,
+        probe: bool,
+    ) -> AppResult<bool> {
         if careful {
             tx.prepare_cached("SAVEPOINT import_row")?.execute([])?;
         }
-        match contacts::create_or_merge_into(
-            tx,
-            org,
-            existing.as_deref(),
-            patch,
-            Source::Import,
-            batch,
-        ) {
-            Ok((_, outcome)) => {
+        let result = if probe {
+            contacts::try_create(tx, self.imp.org, patch, Source::Import, batch)
+        } else {
+            contacts::create_or_merge_into(
+                tx,
+                self.imp.org,
+                existing,
+                patch.clone(),
+                Source::Import,
+                batch,
+            )
+            .map(Some)
+        };
+        match result {
+            Ok(saved) => {
                 if careful {
                     tx.prepare_cached("RELEASE import_row")?.execute([])?;
                 }
-                match outcome {
-                    Outcome::Created => self.counters.created += 1,
-                    Outcome::Merged => self.counters.merged += 1,
+                match saved {
+                    Some((_, Outcome::Created)) => self.counters.created += 1,
+                    Some((_, Outcome::Merged)) => self.counters.merged += 1,
+                    None => return Ok(false),
                 }
             }
             Err(err) if !careful && !matches!(err, AppError::Internal(_)) => {
@@ -482,7 +526,7 @@ impl Writer<'_> {
                     return Err(err);
                 }
                 self.fail(
-                    p.row,
+                    row,
                     RowError {
                         column: None,
                         error: err.to_string(),
@@ -490,7 +534,7 @@ impl Writer<'_> {
                 );
             }
         }
-        Ok(())
+        Ok(true)
     }
 }
 

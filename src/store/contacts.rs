@@ -334,11 +334,34 @@ pub fn create_or_merge(
     patch: ContactPatch,
     source: Source,
 ) -> AppResult<(Contact, Outcome)> {
-    let existing = find_existing(conn, org, &patch)?.map(|(id, _)| id);
     let mut batch = Batch::default();
-    let out = create_or_merge_into(conn, org, existing.as_deref(), patch, source, &mut batch)?;
+    let out = match try_create(conn, org, &patch, source, &mut batch)? {
+        Some(created) => created,
+        None => {
+            let existing = find_existing(conn, org, &patch)?.map(|(id, _)| id);
+            create_or_merge_into(conn, org, existing.as_deref(), patch, source, &mut batch)?
+        }
+    };
     batch.flush(conn)?;
     Ok(out)
+}
+
+/// Creates a contact from `patch` unless a contact already holds its phone or
+/// email; then it returns None and has written nothing (the insert is the
+/// write's first statement, and SQLite undoes a failed statement). Most
+/// creates are new contacts: the uniqueness indexes the insert consults
+/// anyway answer "is there a match?" without looking first.
+pub fn try_create(
+    conn: &Connection,
+    org: i64,
+    patch: &ContactPatch,
+    source: Source,
+    batch: &mut Batch,
+) -> AppResult<Option<(Contact, Outcome)>> {
+    match create_or_merge_into(conn, org, None, patch.clone(), source, batch) {
+        Err(AppError::Conflict(_)) => Ok(None),
+        other => other.map(Some),
+    }
 }
 
 /// The contact a create merges into: the one with the patch's phone or its
