@@ -86,6 +86,9 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
     })?;
     bar.finish_and_clear();
     roster::csvio::refresh_statistics(&db);
+    if let Err(err) = db.checkpoint_truncate() {
+        tracing::warn!(%err, "could not truncate the WAL after the import");
+    }
     let c = imp.counters;
     let secs = started.elapsed().as_secs_f64();
     println!(

@@ -245,6 +245,18 @@ impl Db {
         Ok(out)
     }
 
+    /// Copies the whole WAL back into the database and truncates it (for a
+    /// command that wrote a lot and is about to exit, leaving no large WAL
+    /// behind). Waits for readers up to the busy timeout.
+    pub fn checkpoint_truncate(&self) -> AppResult<()> {
+        let conn = self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+
     /// The blocking form of [`Db::read`].
     pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
         let conn = self.read.get()?;
