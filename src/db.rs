@@ -356,6 +356,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_wal_left_large_by_a_burst_of_writes_is_truncated_once_copied_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let wal = dir.path().join(format!("{DB_FILE}-wal"));
+        // One transaction of some 80 MiB: below the writer's own checkpoint
+        // threshold, above what the checkpoint thread leaves in place.
+        db.write_blocking(|tx| {
+            tx.execute_batch(
+                "CREATE TABLE filler (b BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+                 INSERT INTO filler SELECT randomblob(4000) FROM n;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+        assert!(size() > WAL_KEEP_BYTES, "the burst grew the WAL");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while size() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(size(), 0, "the checkpoint thread truncated the WAL");
+        let rows: i64 = db
+            .read_blocking(|c| Ok(c.query_row("SELECT count(*) FROM filler", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(rows, 20_000, "every row is in the database file");
+    }
+
+    #[test]
     fn a_version_1_database_migrates_forward_keeping_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE);
