@@ -423,7 +423,7 @@ impl Writer<'_> {
         // uniqueness index reports a match for the cost of the insert
         // itself. A file that mostly matches (a re-import) looks first.
         if self.counters.created >= self.counters.merged + self.counters.skipped
-            && self.save_row(tx, p.row, None, &patch, careful, batch, true)?
+            && self.save_row(tx, p.row, Save::Probe, &patch, careful, batch)?
         {
             return Ok(());
         }
@@ -463,46 +463,42 @@ impl Writer<'_> {
         self.save_row(
             tx,
             p.row,
-            existing.as_deref(),
+            Save::Into(existing.as_deref()),
             &patch,
             careful,
             batch,
-            false,
         )?;
         Ok(())
     }
 
-    /// Creates the row's contact (`existing` None) or merges it into
-    /// `existing`, counting the outcome; a row that fails is rolled back
-    /// alone (careful) or sends the batch to be redone carefully. With
-    /// `probe`, a create that finds the phone or email taken writes nothing
-    /// and returns false, so that the caller looks for the match.
-    #[allow(clippy::too_many_arguments)]
+    /// Saves the row's contact as `how` says, counting the outcome; a row
+    /// that fails is rolled back alone (careful) or sends the batch to be
+    /// redone carefully. False when a [`Save::Probe`] found the phone or
+    /// email taken (nothing written): the caller then looks for the match.
     fn save_row(
         &mut self,
         tx: &rusqlite::Transaction,
         row: u64,
-        existing: Option<&str>,
+        how: Save,
         patch: &ContactPatch,
         careful: bool,
         batch: &mut Batch,
-        probe: bool,
     ) -> AppResult<bool> {
         if careful {
             tx.prepare_cached("SAVEPOINT import_row")?.execute([])?;
         }
-        let result = if probe {
-            contacts::try_create(tx, self.imp.org, patch, Source::Import, batch)
-        } else {
-            contacts::create_or_merge_into(
+        let org = self.imp.org;
+        let result = match how {
+            Save::Probe => contacts::try_create(tx, org, patch, Source::Import, batch),
+            Save::Into(existing) => contacts::create_or_merge_into(
                 tx,
-                self.imp.org,
+                org,
                 existing,
                 patch.clone(),
                 Source::Import,
                 batch,
             )
-            .map(Some)
+            .map(Some),
         };
         match result {
             Ok(saved) => {
@@ -536,6 +532,15 @@ impl Writer<'_> {
         }
         Ok(true)
     }
+}
+
+/// How [`Writer::save_row`] saves a row.
+#[derive(Clone, Copy)]
+enum Save<'a> {
+    /// Create it unless its phone or email is taken.
+    Probe,
+    /// Create it (None) or merge it into the contact found for it.
+    Into(Option<&'a str>),
 }
 
 /// A CSV cell has no type: when a cell reads exactly as the value a contact
