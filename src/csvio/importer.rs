@@ -298,11 +298,10 @@ impl Reader<'_> {
                 source::decode(&rec, self.encoding, &mut cells);
                 let result = prepare(self.plan, &cells, self.tags);
                 let answer = match (&result, self.lookup) {
-                    (Ok(patch), Some(inline)) => patch.phone.value().map(|p| {
-                        let phone = p.as_str().to_string();
-                        let answer = (inline.answer)(&phone);
-                        (phone, answer)
-                    }),
+                    (Ok(patch), Some(inline)) => patch
+                        .phone
+                        .value()
+                        .map(|p| (p.as_str().to_string(), (inline.answer)(p))),
                     _ => None,
                 };
                 batch.push(Prepared {

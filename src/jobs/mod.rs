@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use crate::config::{LookupConfig, LookupProvider};
 use crate::error::AppResult;
+use crate::model::fields::Phone;
 use crate::store::lookups::{Answer, Inline};
 
 pub use worker::start;
@@ -42,7 +43,7 @@ pub type LookupResult = Result<Answer, LookupError>;
 /// The provider as the write path sees it: a local provider (offline, none)
 /// answers in the write itself, so bulk writes need no job per contact.
 pub fn inline(provider: LookupProvider) -> Option<Inline> {
-    fn no_verdict(_: &str) -> Answer {
+    fn no_verdict(_: &Phone) -> Answer {
         Answer {
             is_textable: None,
             line_type: None,
@@ -89,7 +90,7 @@ impl Provider {
     /// batches inside one transaction instead of one task per job.
     pub fn local_answer(&self, phone: &str) -> Option<Answer> {
         match self {
-            Provider::Offline => Some(offline::lookup(phone)),
+            Provider::Offline => Some(offline::lookup(&Phone::from_stored(phone.to_string()))),
             Provider::None => Some(Answer {
                 is_textable: None,
                 line_type: None,

@@ -5,6 +5,7 @@
 
 use phonenumber::{Type, metadata::DATABASE};
 
+use crate::model::fields::Phone;
 use crate::store::lookups::Answer;
 
 /// The `lineType` this provider reports (always prefixed `offline:`) and
@@ -31,13 +32,15 @@ fn classify(kind: Type) -> (&'static str, bool) {
     }
 }
 
-/// Classifies an E.164 number. Never fails: a number the metadata cannot
-/// place is `offline:unknown`, not textable.
-pub fn lookup(e164: &str) -> Answer {
-    let kind = match phonenumber::parse(None, e164) {
-        Ok(n) => n.number_type(&DATABASE),
-        Err(_) => Type::Unknown,
-    };
+/// Classifies a number, from the type found when it was parsed or else by
+/// parsing its E.164 form. Never fails: a number the metadata cannot place
+/// is `offline:unknown`, not textable.
+pub fn lookup(phone: &Phone) -> Answer {
+    let kind = phone.kind().unwrap_or_else(|| {
+        phonenumber::parse(None, phone.as_str())
+            .map(|n| n.number_type(&DATABASE))
+            .unwrap_or(Type::Unknown)
+    });
     let (line_type, textable) = classify(kind);
     Answer {
         is_textable: Some(textable),
@@ -49,23 +52,51 @@ pub fn lookup(e164: &str) -> Answer {
 mod tests {
     use super::*;
 
+    fn stored(e164: &str) -> Phone {
+        Phone::from_stored(e164.to_string())
+    }
+
     #[test]
     fn classifies_common_numbers() {
-        let us = lookup("+14155552671");
+        let us = lookup(&stored("+14155552671"));
         assert_eq!(us.line_type.as_deref(), Some("offline:fixedLineOrMobile"));
         assert_eq!(us.is_textable, Some(true));
         assert_eq!(
-            lookup("+447911123456").line_type.as_deref(),
+            lookup(&stored("+447911123456")).line_type.as_deref(),
             Some("offline:mobile")
         );
         assert_eq!(
-            lookup("+442079460000").line_type.as_deref(),
+            lookup(&stored("+442079460000")).line_type.as_deref(),
             Some("offline:fixedLine")
         );
         assert_eq!(
-            lookup("+18005550199").line_type.as_deref(),
+            lookup(&stored("+18005550199")).line_type.as_deref(),
             Some("offline:tollFree")
         );
-        assert_eq!(lookup("+18005550199").is_textable, Some(false));
+        assert_eq!(lookup(&stored("+18005550199")).is_textable, Some(false));
+    }
+
+    #[test]
+    fn a_number_just_parsed_is_classified_as_its_stored_form_is() {
+        // The type found while validating stands in for a second parse; an
+        // Italian number (its national number keeps a leading zero) takes
+        // the parse path.
+        for input in [
+            "(919) 555-1234",
+            "+447911123456",
+            "+442079460000",
+            "1-800-555-0199",
+            "+390612345678",
+            "+61412345678",
+        ] {
+            let parsed = Phone::parse(input).unwrap();
+            let reread = stored(parsed.as_str());
+            assert_eq!(lookup(&parsed), lookup(&reread), "{input}");
+        }
+        assert!(Phone::parse("+390612345678").unwrap().kind().is_none());
+        assert_eq!(
+            Phone::parse("(919) 555-1234").unwrap().kind(),
+            Some(Type::FixedLineOrMobile)
+        );
     }
 }

@@ -14,9 +14,23 @@ pub const MAX_TAGS: usize = 100;
 pub const MAX_TAG_LEN: usize = 100;
 pub const MAX_TEXT_LEN: usize = 500;
 
-/// A phone number, always E.164 (`+19195551234`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phone(String);
+/// A phone number, always E.164 (`+19195551234`). A number just parsed also
+/// knows the line type libphonenumber's metadata gives it (worked out by the
+/// validity check anyway), so the offline lookup provider need not parse it
+/// again.
+#[derive(Debug, Clone)]
+pub struct Phone {
+    e164: String,
+    kind: Option<phonenumber::Type>,
+}
+
+impl PartialEq for Phone {
+    fn eq(&self, other: &Self) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for Phone {}
 
 impl Phone {
     /// Any US format, or an international number written with `+`.
@@ -36,26 +50,47 @@ impl Phone {
         }
         let number = phonenumber::parse(Some(phonenumber::country::Id::US), trimmed)
             .map_err(|_| invalid())?;
-        // `parse` accepts numbers such as "123"; only valid numbers are stored.
-        if !number.is_valid() || number.extension().is_some() {
+        if number.extension().is_some() {
             return Err(invalid());
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        // `parse` accepts numbers such as "123"; only valid numbers are
+        // stored. For a national number without leading zeros (all but a
+        // few countries') libphonenumber's validity check is "the metadata
+        // gives it a type", so the type is worked out once for both.
+        let kind = if number.national().zeros() == 0 {
+            let kind = number.number_type(&phonenumber::metadata::DATABASE);
+            if kind == phonenumber::Type::Unknown {
+                return Err(invalid());
+            }
+            Some(kind)
+        } else if number.is_valid() {
+            None
+        } else {
+            return Err(invalid());
+        };
+        Ok(Self {
+            e164: number.format().mode(phonenumber::Mode::E164).to_string(),
+            kind,
+        })
     }
 
     /// Wraps a value read back from storage (already E.164).
     pub fn from_stored(e164: String) -> Self {
-        Self(e164)
+        Self { e164, kind: None }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.e164
     }
 
     pub fn into_string(self) -> String {
-        self.0
+        self.e164
+    }
+
+    /// The line type found when the number was parsed (None for a stored
+    /// number, or one whose type was not worked out).
+    pub fn kind(&self) -> Option<phonenumber::Type> {
+        self.kind
     }
 }
 

@@ -39,6 +39,11 @@ const BATCH: usize = 50_000;
 const POLL: Duration = Duration::from_secs(2);
 /// The least time between two index commits.
 const COMMIT_GAP: Duration = Duration::from_millis(150);
+/// The gap after a commit that applied at least [`STREAM_ROWS`] outbox rows:
+/// under a stream of writes, fewer and larger segments (each commit makes
+/// one, and tantivy merges them again and again as they accumulate).
+const STREAM_COMMIT_GAP: Duration = Duration::from_millis(500);
+const STREAM_ROWS: usize = 100;
 const WRITER_MEMORY: usize = 100_000_000;
 const REBUILD_MEMORY: usize = 400_000_000;
 
@@ -426,11 +431,12 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
             apply_batch(&db, &r, &mut w, replay_through)
         })
         .await;
-        let full = match applied {
-            Ok(n) => n == BATCH,
+        let (full, gap) = match applied {
+            Ok(n) if n >= STREAM_ROWS => (n == BATCH, STREAM_COMMIT_GAP),
+            Ok(_) => (false, COMMIT_GAP),
             Err(e) => {
                 tracing::error!(error = %e, "applying search outbox failed; retrying");
-                false
+                (false, COMMIT_GAP)
             }
         };
         if stop.is_cancelled() && !full {
@@ -440,7 +446,7 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
         // under a stream of writes, gather them for a moment so the index
         // commits a few times a second instead of once per write.
         tokio::select! {
-            () = tokio::time::sleep(COMMIT_GAP) => {}
+            () = tokio::time::sleep(gap) => {}
             () = stop.cancelled() => {}
         }
         if full {

@@ -14,7 +14,7 @@ use serde_json::json;
 use super::{lookups, new_id, outbox, timeline};
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
-use crate::model::fields::{MAX_TAGS, tag_key};
+use crate::model::fields::{MAX_TAGS, Phone, tag_key};
 use crate::model::time::now_ms;
 use crate::model::{
     Contact, ContactFilter, ContactPatch, Cursor, CustomFields, ListParams, Outcome, Tags,
@@ -82,7 +82,7 @@ impl Batch {
         let answer = self
             .answers
             .remove(phone)
-            .unwrap_or_else(|| (inline.answer)(phone));
+            .unwrap_or_else(|| (inline.answer)(&Phone::from_stored(phone.to_string())));
         Some((inline, answer))
     }
 

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use super::{outbox, timeline};
 use crate::error::AppResult;
+use crate::model::fields::Phone;
 use crate::model::time::now_ms;
 
 /// Cancels the contact's unfinished jobs (a newer phone supersedes them, or
@@ -92,7 +93,7 @@ pub struct Answer {
 pub struct Inline {
     /// The provider's name, as the timeline records it.
     pub provider: &'static str,
-    pub answer: fn(&str) -> Answer,
+    pub answer: fn(&Phone) -> Answer,
 }
 
 /// Records a lookup's verdict in the contact's timeline (no verdict, no
