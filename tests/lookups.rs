@@ -483,8 +483,17 @@ fn offline_provider_classifies_from_number_metadata() {
         assert_eq!(done["lookupStatus"], "done", "{phone}");
         assert_eq!(done["isTextable"], *textable, "{phone}");
         assert_eq!(done["lineType"], *line, "{phone}");
+        // Settled once, in one run, with one event.
+        let job = c.get(&format!("/api/contacts/{contact}/lookup"));
+        assert_eq!(job.body["status"], "done", "{phone}");
+        assert_eq!(job.body["attempts"], 1, "{phone}");
+        assert_eq!(completed_events(&db(&server), contact), 1, "{phone}");
     }
-    assert_eq!(status(&c)["provider"], "offline");
+    let s = status(&c);
+    assert_eq!(s["provider"], "offline");
+    assert_eq!(s["jobs"]["done"], 4);
+    assert_eq!(s["jobs"]["running"], 0);
+    assert_eq!(s["jobs"]["pending"], 0);
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! flight, write what finished. Anything still `running` is requeued at the
 //! next start.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,16 +116,37 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
         if cancel.is_cancelled() {
             break;
         }
+        // The answers are worked out on a read connection first, so the
+        // writer, which every request waits for, only writes them.
+        let c = ctx.clone();
+        let mut answers = ctx
+            .state
+            .db
+            .read(move |conn| {
+                let jobs = lookups::due(conn, now_ms(), LOCAL_BATCH)?;
+                Ok(jobs
+                    .into_iter()
+                    .filter_map(|job| {
+                        let answer = c.provider.local_answer(&job.phone)?;
+                        Some((job.phone, answer))
+                    })
+                    .collect::<HashMap<_, _>>())
+            })
+            .await
+            .unwrap_or_default();
         let c = ctx.clone();
         let settled = ctx
             .state
             .db
             .write(move |tx| {
-                let jobs = lookups::claim(tx, now_ms(), LOCAL_BATCH)?;
+                let jobs = lookups::due(tx, now_ms(), LOCAL_BATCH)?;
                 let name = c.provider.name();
                 for job in &jobs {
-                    let answer = c.provider.local_answer(&job.phone).expect("local provider");
-                    lookups::complete(tx, job, &answer, name)?;
+                    let answer = match answers.remove(&job.phone) {
+                        Some(answer) => answer,
+                        None => c.provider.local_answer(&job.phone).expect("local provider"),
+                    };
+                    lookups::settle(tx, job, &answer, name)?;
                 }
                 Ok(jobs.len())
             })

@@ -134,15 +134,15 @@ pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
         .execute([now_ms()])?)
 }
 
-/// Claims up to `limit` due jobs, oldest first: they become `running` and
-/// their attempt count goes up. Run inside a write transaction.
-pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
+/// Up to `limit` due jobs, oldest first, as they would run now (`attempts`
+/// counts the run). Reading them changes nothing.
+pub fn due(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
     let mut select = conn.prepare_cached(
         "SELECT id, org, contact_id, phone, attempts FROM lookup_jobs
           WHERE status IN ('pending', 'running') AND status = 'pending' AND run_after <= ?1
           ORDER BY run_after, id LIMIT ?2",
     )?;
-    let jobs: Vec<Job> = select
+    let jobs = select
         .query_map(params![now, limit as i64], |r| {
             Ok(Job {
                 id: r.get(0)?,
@@ -153,6 +153,13 @@ pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
             })
         })?
         .collect::<Result<_, _>>()?;
+    Ok(jobs)
+}
+
+/// Claims up to `limit` due jobs, oldest first: they become `running` and
+/// their attempt count goes up. Run inside a write transaction.
+pub fn claim(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
+    let jobs = due(conn, now, limit)?;
     let mut update = conn.prepare_cached(
         "UPDATE lookup_jobs SET status = 'running', attempts = attempts + 1, updated_at = ?2
           WHERE id = ?1",
@@ -177,12 +184,17 @@ pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
 /// `running` (not cancelled by a newer phone or a delete) and the contact
 /// still has the job's phone.
 pub fn is_current(conn: &Connection, job: &Job) -> AppResult<bool> {
+    is_current_from(conn, job, "running")
+}
+
+/// [`is_current`] for a job in state `from`.
+fn is_current_from(conn: &Connection, job: &Job, from: &str) -> AppResult<bool> {
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM lookup_jobs j JOIN contacts c ON c.id = j.contact_id AND c.org = j.org
-              WHERE j.id = ?1 AND j.status = 'running' AND c.phone = j.phone",
+              WHERE j.id = ?1 AND j.status = ?2 AND c.phone = j.phone",
         )?
-        .query_row([job.id], |_| Ok(()))
+        .query_row(params![job.id, from], |_| Ok(()))
         .optional()?
         .is_some())
 }
@@ -194,14 +206,35 @@ fn set_job(
     error: Option<&str>,
     run_after: Option<i64>,
 ) -> AppResult<usize> {
+    set_job_from(conn, job, "running", status, error, run_after)
+}
+
+/// Moves the job from `from` to `status`; the attempt count becomes the
+/// job's (a job settled straight from `pending` counts its run here).
+fn set_job_from(
+    conn: &Connection,
+    job: &Job,
+    from: &str,
+    status: &str,
+    error: Option<&str>,
+    run_after: Option<i64>,
+) -> AppResult<usize> {
     let now = now_ms();
     Ok(conn
         .prepare_cached(
             "UPDATE lookup_jobs SET status = ?2, last_error = coalesce(?3, last_error),
-                 run_after = coalesce(?4, run_after), updated_at = ?5
-              WHERE id = ?1 AND status = 'running'",
+                 run_after = coalesce(?4, run_after), updated_at = ?5, attempts = ?7
+              WHERE id = ?1 AND status = ?6",
         )?
-        .execute(params![job.id, status, error, run_after, now])?)
+        .execute(params![
+            job.id,
+            status,
+            error,
+            run_after,
+            now,
+            from,
+            job.attempts
+        ])?)
 }
 
 /// Writes the lookup's answer onto the contact, with its outbox row and
@@ -210,8 +243,25 @@ fn set_job(
 /// no verdict (`none`) the contact's `lookupStatus` goes back to null and no
 /// event is recorded.
 pub fn complete(conn: &Connection, job: &Job, answer: &Answer, provider: &str) -> AppResult<bool> {
-    if !is_current(conn, job)? {
-        set_job(conn, job, "cancelled", None, None)?;
+    finish(conn, job, "running", answer, provider)
+}
+
+/// [`complete`] for a due job that was never claimed: a local provider's
+/// answer settles it from `pending` in the same transaction that read it
+/// (see [`due`]), without the round through `running`.
+pub fn settle(conn: &Connection, job: &Job, answer: &Answer, provider: &str) -> AppResult<bool> {
+    finish(conn, job, "pending", answer, provider)
+}
+
+fn finish(
+    conn: &Connection,
+    job: &Job,
+    from: &str,
+    answer: &Answer,
+    provider: &str,
+) -> AppResult<bool> {
+    if !is_current_from(conn, job, from)? {
+        set_job_from(conn, job, from, "cancelled", None, None)?;
         return Ok(false);
     }
     let now = now_ms();
@@ -234,7 +284,7 @@ pub fn complete(conn: &Connection, job: &Job, answer: &Answer, provider: &str) -
         outbox::record(conn, job.org, &job.contact_id)?;
         record_answer(conn, job.org, &job.contact_id, &job.phone, answer, provider)?;
     }
-    set_job(conn, job, "done", None, None)?;
+    set_job_from(conn, job, from, "done", None, None)?;
     Ok(true)
 }
 
