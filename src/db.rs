@@ -314,32 +314,51 @@ fn group_commit(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
 
 /// Copies committed WAL pages back into the database file a few times a
 /// second (a passive checkpoint: it never blocks readers or the writer), for
-/// as long as the `Db` it belongs to exists. Once everything is copied back
-/// and a burst of writes (an import) has left the WAL file large, it
-/// truncates the file, if no reader or writer is in the way at that moment.
+/// as long as the `Db` it belongs to exists. Once everything is copied back,
+/// the writes have paused, and a burst of writes (an import) has left the
+/// WAL file large, it truncates the file, if no reader or writer is in the
+/// way at that moment. Truncating holds the write lock while the file
+/// system frees the file, so it waits for a pause: under a steady stream of
+/// writes (whose WAL grows past the limit between two passes) it stalled
+/// every writer for tens of milliseconds several times a second.
 fn checkpoint_loop(conn: &Connection, wal: &Path, alive: &std::sync::Weak<Mutex<Connection>>) {
     // Never wait for a lock here: a busy database is tried again next time.
     if let Err(err) = conn.busy_timeout(Duration::ZERO) {
         tracing::debug!(%err, "checkpoint connection");
     }
+    let mut last = None;
     while alive.strong_count() > 0 {
         std::thread::sleep(CHECKPOINT_EVERY);
-        let pages = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
-        });
-        match pages {
-            Ok((log, copied)) if log > 0 && log == copied => {
-                let size = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
-                if size > WAL_KEEP_BYTES
-                    && let Err(err) =
-                        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                {
-                    tracing::debug!(%err, "truncating checkpoint");
-                }
-            }
-            Ok(_) => {}
-            Err(err) => tracing::debug!(%err, "background checkpoint"),
+        let pages = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+            .map_err(|err| tracing::debug!(%err, "background checkpoint"));
+        let now = pages.ok();
+        let size = || std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+        if should_truncate(last, now, size)
+            && let Err(err) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        {
+            tracing::debug!(%err, "truncating checkpoint");
         }
+        last = now;
+    }
+}
+
+/// Whether to truncate the WAL after a passive checkpoint that saw `now`
+/// (frames in the WAL, frames copied back) where the pass before saw
+/// `last`: only when every frame is copied back, nothing was written since
+/// the pass before (the same WAL), and the file is larger than it is kept.
+fn should_truncate(
+    last: Option<(i64, i64)>,
+    now: Option<(i64, i64)>,
+    wal_bytes: impl FnOnce() -> u64,
+) -> bool {
+    match now {
+        Some((log, copied)) => {
+            now == last && log > 0 && log == copied && wal_bytes() > WAL_KEEP_BYTES
+        }
+        None => false,
     }
 }
 
@@ -385,6 +404,34 @@ mod tests {
             .read_blocking(|c| Ok(c.query_row("SELECT count(*) FROM filler", [], |r| r.get(0))?))
             .unwrap();
         assert_eq!(rows, 20_000, "every row is in the database file");
+    }
+
+    #[test]
+    fn the_wal_is_truncated_only_once_the_writes_pause() {
+        let large = || WAL_KEEP_BYTES + 1;
+        // A stream of writes: each pass finds new frames, all copied back.
+        assert!(!should_truncate(
+            Some((900, 900)),
+            Some((1200, 1200)),
+            large
+        ));
+        // Paused: the same WAL as the pass before, all copied back.
+        assert!(should_truncate(
+            Some((1200, 1200)),
+            Some((1200, 1200)),
+            large
+        ));
+        // Not all copied back (a reader holds old frames), or small, or empty.
+        assert!(!should_truncate(
+            Some((1200, 800)),
+            Some((1200, 800)),
+            large
+        ));
+        assert!(!should_truncate(Some((5, 5)), Some((5, 5)), || 4096));
+        assert!(!should_truncate(Some((0, 0)), Some((0, 0)), large));
+        // The first pass, or a failed one, never truncates.
+        assert!(!should_truncate(None, Some((1200, 1200)), large));
+        assert!(!should_truncate(None, None, large));
     }
 
     #[test]
