@@ -814,6 +814,35 @@ impl ServerProc {
         rss_of(self.pid())
     }
 
+    /// CPU time the server has used so far (user + system), in seconds.
+    pub fn cpu_secs(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
+        // Fields after the parenthesised command name; utime and stime are
+        // the 14th and 15th fields of the line, in clock ticks (100 per s).
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// Waits (at most `limit`) until the server has used less than a tenth
+    /// of a core over a whole second: its background work after a large
+    /// write (index merges, WAL checkpoints) is done. Returns the wait.
+    pub fn wait_idle(&self, limit: Duration) -> Duration {
+        let t = Instant::now();
+        let mut last = self.cpu_secs();
+        while t.elapsed() < limit {
+            std::thread::sleep(Duration::from_secs(1));
+            let now = self.cpu_secs();
+            if now - last < 0.1 {
+                break;
+            }
+            last = now;
+        }
+        t.elapsed()
+    }
+
     pub fn stop(mut self) {
         let _ = Command::new("kill")
             .arg("-TERM")

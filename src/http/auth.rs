@@ -58,7 +58,7 @@ impl FromRequestParts<AppState> for Auth {
         let key = key.trim().to_string();
         let owner = state
             .db
-            .read(move |conn| keys::authenticate(conn, &key))
+            .read_point(move |conn| keys::authenticate(conn, &key))
             .await?
             .ok_or(AppError::Unauthorized)?;
         if let Some(claimed) = parts.headers.get("x-organization-id") {
