@@ -814,16 +814,9 @@ impl ServerProc {
         rss_of(self.pid())
     }
 
-    /// CPU time the server has used so far (user + system), in seconds.
+    /// CPU time the server has used so far, in seconds.
     pub fn cpu_secs(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // Fields after the parenthesised command name; utime and stime are
-        // the 14th and 15th fields of the line, in clock ticks (100 per s).
-        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-        (ticks(11) + ticks(12)) / 100.0
+        cpu_secs_of(&self.pid().to_string())
     }
 
     /// Waits (at most `limit`) until the server has used less than a tenth
@@ -903,6 +896,17 @@ fn status_mib(pid: u32, names: &[&str]) -> f64 {
 }
 
 /// (VmRSS, VmHWM) of a process, in MiB.
+/// CPU time (user + system) process `pid` (or `self`) has used, in seconds.
+pub fn cpu_secs_of(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the parenthesised command name, utime and stime are the 12th and
+    // 13th fields, in clock ticks (100 per second).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 pub fn rss_of(pid: u32) -> (f64, f64) {
     (status_mib(pid, &["VmRSS:"]), status_mib(pid, &["VmHWM:"]))
 }
