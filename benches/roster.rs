@@ -131,7 +131,14 @@ fn main() {
         ));
     }
 
-    // Reads.
+    // Reads, once the index merges and WAL copies the creates started are
+    // done (a merge of the large segments an import leaves can take a core
+    // for tens of seconds at 1M).
+    let waited = server.wait_idle(Duration::from_secs(180));
+    report(&format!(
+        "| server idle again after the creates, s | {:.0} | | | |",
+        waited.as_secs_f64()
+    ));
     let ids = sample_ids(&http, &server, 1000);
     let mut get = Samples::default();
     for id in &ids {
