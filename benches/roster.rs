@@ -57,10 +57,14 @@ fn main() {
         .unwrap();
 
     // Import.
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), server.cpu_secs());
     let import = import_csv(&http, &server, &csv_path);
     let import_secs = t.elapsed().as_secs_f64();
     let searchable_secs = wait_searchable(&http, &server, n, t);
+    // Server CPU until the import is searchable, per row and as cores busy.
+    let cpu = server.cpu_secs() - cpu;
+    let cpu_row = cpu / n as f64 * 1e6;
+    let cores = cpu / searchable_secs.unwrap_or(import_secs);
     let (_, peak) = server.rss_mib();
     let rate = n as f64 / import_secs;
     let rate_indexed = searchable_secs.map(|s| n as f64 / s);
@@ -76,6 +80,9 @@ fn main() {
             r / base.insert_rows_per_s
         ));
     }
+    report(&format!(
+        "| import server CPU until searchable, us per row | {cpu_row:.0} ({cores:.2} cores busy) | | | |"
+    ));
     report(&format!(
         "| import peak RSS (server), MiB | {peak:.0} | | | |"
     ));
