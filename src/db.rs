@@ -423,6 +423,34 @@ mod tests {
         assert_eq!(rows, 20_000, "every row is in the database file");
     }
 
+    #[tokio::test]
+    async fn a_point_read_waits_for_a_connection_when_every_one_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        let count = |c: &Connection| -> AppResult<i64> {
+            Ok(c.query_row("SELECT count(*) FROM organizations", [], |r| r.get(0))?)
+        };
+        // A free connection: the read runs on this thread.
+        assert_eq!(db.read_point(count).await.unwrap(), 0);
+        // Every pooled connection busy: the read is handed to the blocking
+        // pool, waits there for one, and answers once one is released.
+        let held: Vec<_> = (0..db.read.max_size())
+            .map(|_| db.read.get().unwrap())
+            .collect();
+        let waiting = tokio::spawn({
+            let db = db.clone();
+            async move { db.read_point(count).await }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "no connection was free");
+        drop(held);
+        let answer = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("answered once a connection was released")
+            .unwrap();
+        assert_eq!(answer.unwrap(), 0);
+    }
+
     #[test]
     fn the_wal_is_truncated_only_once_the_writes_pause() {
         let large = || WAL_KEEP_BYTES + 1;
