@@ -121,14 +121,14 @@ fn main() {
     // the server may still be merging the index and copying the WAL back;
     // the second once it has been idle for a second.
     let creates = (n / 10).clamp(5_000, 40_000);
-    for (label, first) in [("", 0), (" once the server is idle", 1)] {
+    for (round, label) in ["", " once the server is idle"].into_iter().enumerate() {
         let mut note = String::new();
-        if first > 0 {
+        if round > 0 {
             let waited = server.wait_idle(Duration::from_secs(180));
             note = format!(", after {:.0} s", waited.as_secs_f64());
         }
         let cpu = server.cpu_secs();
-        let (create_rate, failures, own) = create_load(&server, creates / 8, first);
+        let (create_rate, failures, own) = create_load(&server, creates / 8, round);
         let per_create = |secs: f64| secs / creates as f64 * 1e6;
         let (cpu, own) = (per_create(server.cpu_secs() - cpu), per_create(own));
         report(&format!(
@@ -305,11 +305,9 @@ fn main() {
     restarted.stop();
 }
 
-/// Sends `per_client` creates over each of 8 connections; returns creates/s
-/// and how many were refused.
-/// `per_client` creates from each of 8 clients; loads with different
-/// `round`s create different people. Returns the creates per second, the
-/// failures and the CPU seconds the load itself used.
+/// Sends `per_client` creates over each of 8 connections; loads with
+/// different `round`s create different people. Returns the creates per
+/// second, how many were refused and the CPU seconds the load itself used.
 fn create_load(server: &ServerProc, per_client: usize, round: usize) -> (f64, usize, f64) {
     // Every body is made before the clock starts: the client's own work
     // during the load is sending and reading.

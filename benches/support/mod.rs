@@ -895,7 +895,6 @@ fn status_mib(pid: u32, names: &[&str]) -> f64 {
         / 1024.0
 }
 
-/// (VmRSS, VmHWM) of a process, in MiB.
 /// CPU time (user + system) process `pid` (or `self`) has used, in seconds.
 pub fn cpu_secs_of(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
@@ -907,6 +906,7 @@ pub fn cpu_secs_of(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// (VmRSS, VmHWM) of a process, in MiB.
 pub fn rss_of(pid: u32) -> (f64, f64) {
     (status_mib(pid, &["VmRSS:"]), status_mib(pid, &["VmHWM:"]))
 }
