@@ -15,12 +15,17 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use reqwest::blocking::Client;
+use roster::db::DB_FILE;
+use roster::search::INDEX_DIR;
 use rusqlite::params;
 use serde_json::{Value, json};
 use support::{
     Generator, Samples, ServerProc, cpu_secs_of, machine, ms, report, rss_of, size_from_env,
     write_csv,
 };
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, FuzzyTermQuery, Query};
+use tantivy::{Index, IndexReader, ReloadPolicy, Term};
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is read from argv.
@@ -261,10 +266,13 @@ fn main() {
     for term in names {
         let q = format!("search={}", term.replace(' ', "%20"));
         let s = list_latency(&http, &server, &q, 100);
+        let raw = raw_search(&data_dir, term, 100);
         report(&format!(
-            "| search \"{term}\", p50 / p95 ms | {} / {} | | | p95 <= 20 ms |",
+            "| search \"{term}\", p50 / p95 ms | {} / {} | {} (tantivy fuzzy query) | {:.1} | p95 <= 20 ms |",
             ms(s.p50()),
-            ms(s.p95())
+            ms(s.p95()),
+            ms(raw),
+            s.p50().as_secs_f64() / raw.as_secs_f64()
         ));
     }
 
@@ -277,10 +285,13 @@ fn main() {
     // Cold start.
     let key = server.key.clone();
     server.stop();
+    let raw_open = raw_open(&data_dir);
     let restarted = ServerProc::start(&data_dir, Some(&key), &[]);
+    let cold = restarted.started_in.as_secs_f64();
     report(&format!(
-        "| cold start to healthy with {n} contacts, s | {:.3} | | | <= 1 s |",
-        restarted.started_in.as_secs_f64()
+        "| cold start to healthy with {n} contacts, s | {cold:.3} | {:.3} (rusqlite + tantivy open) | {:.1} | <= 1 s |",
+        raw_open.as_secs_f64(),
+        cold / raw_open.as_secs_f64()
     ));
     let (rss, _) = rss_of(restarted.pid());
     report(&format!("| RSS after cold start, MiB | {rss:.0} | | | |"));
@@ -631,6 +642,64 @@ fn baseline(path: &Path, n: usize) -> Baseline {
         point_p50: point.p50(),
         keyset_p50: keyset.p50(),
     }
+}
+
+/// The raw tantivy query behind a name search, against the server's own
+/// index files in the same run: every word a one-edit fuzzy prefix on first
+/// or last name, all words required, the top 51 by score and the count.
+/// Returns the median of `count` runs.
+fn raw_search(data_dir: &Path, term: &str, count: usize) -> Duration {
+    let index = Index::open_in_dir(data_dir.join(INDEX_DIR)).unwrap();
+    let reader: IndexReader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .unwrap();
+    let searcher = reader.searcher();
+    let field = |name| index.schema().get_field(name).unwrap();
+    let (first, last) = (field("first"), field("last"));
+    let words: Vec<Box<dyn Query>> = term
+        .split_whitespace()
+        .map(|w| {
+            let w = w.to_lowercase();
+            let either: Vec<Box<dyn Query>> = [first, last]
+                .into_iter()
+                .map(|f| {
+                    Box::new(FuzzyTermQuery::new_prefix(
+                        Term::from_field_text(f, &w),
+                        1,
+                        true,
+                    )) as Box<dyn Query>
+                })
+                .collect();
+            Box::new(BooleanQuery::union(either)) as Box<dyn Query>
+        })
+        .collect();
+    let query = BooleanQuery::intersection(words);
+    let mut s = Samples::default();
+    for _ in 0..count {
+        let t = Instant::now();
+        let (top, n) = searcher
+            .search(&query, &(TopDocs::with_limit(51).order_by_score(), Count))
+            .unwrap();
+        s.push(t.elapsed());
+        assert!(!top.is_empty() && n > 0, "no match for {term}");
+    }
+    s.p50()
+}
+
+/// The engines' own cold open of a stopped server's data: the SQLite
+/// database with its schema read, and the search index with a reader.
+fn raw_open(data_dir: &Path) -> Duration {
+    let t = Instant::now();
+    let conn = rusqlite::Connection::open(data_dir.join(DB_FILE)).unwrap();
+    let _: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))
+        .unwrap();
+    let index = Index::open_in_dir(data_dir.join(INDEX_DIR)).unwrap();
+    let reader: IndexReader = index.reader().unwrap();
+    assert!(reader.searcher().num_docs() > 0);
+    t.elapsed()
 }
 
 /// Waits until the lookup queue is empty; seconds since `since`.
