@@ -2,7 +2,9 @@
 //! bad input, naming the field at fault.
 
 use std::collections::HashSet;
+use std::sync::LazyLock;
 
+use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 
 use crate::error::{AppError, AppResult};
@@ -23,6 +25,17 @@ pub struct Phone {
     e164: String,
     kind: Option<phonenumber::Type>,
 }
+
+/// How many recently parsed numbers keep their line type in [`RECENT_KINDS`].
+const RECENT_KINDS_CAPACITY: usize = 16_384;
+
+/// The line types of recently parsed numbers, by E.164 form. A create
+/// validates its phone on the request's thread, and the lookup worker answers
+/// the same number moments later from the stored E.164 form: this spares it
+/// a second parse and type check, the costliest steps of libphonenumber (a
+/// number not found here, after a restart say, is parsed again).
+static RECENT_KINDS: LazyLock<Cache<String, phonenumber::Type>> =
+    LazyLock::new(|| Cache::new(RECENT_KINDS_CAPACITY));
 
 impl PartialEq for Phone {
     fn eq(&self, other: &Self) -> bool {
@@ -68,10 +81,11 @@ impl Phone {
         } else {
             return Err(invalid());
         };
-        Ok(Self {
-            e164: number.format().mode(phonenumber::Mode::E164).to_string(),
-            kind,
-        })
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        if let Some(kind) = kind {
+            RECENT_KINDS.insert(e164.clone(), kind);
+        }
+        Ok(Self { e164, kind })
     }
 
     /// Wraps a value read back from storage (already E.164).
@@ -91,6 +105,12 @@ impl Phone {
     /// number, or one whose type was not worked out).
     pub fn kind(&self) -> Option<phonenumber::Type> {
         self.kind
+    }
+
+    /// The line type found when this number was last parsed, if that was
+    /// recent enough to be remembered.
+    pub fn recent_kind(&self) -> Option<phonenumber::Type> {
+        self.kind.or_else(|| RECENT_KINDS.get(self.e164.as_str()))
     }
 }
 
