@@ -5,6 +5,11 @@
 -- renders them as ISO 8601 with milliseconds. Organizations have an internal
 -- integer key (`org`) so that every per-organization index stays small; the
 -- public organization id is the UUID in organizations.id.
+--
+-- A CHECK allowing one of several values is written `x = 'a' OR x = 'b' OR
+-- ...`, not `x IN ('a', 'b', ...)`: SQLite builds a temporary table for an IN
+-- list of more than two values each time the statement runs, which cost
+-- about 2 us on every insert of a contact or a lookup job.
 
 CREATE TABLE organizations (
     org             INTEGER PRIMARY KEY,
@@ -42,7 +47,8 @@ CREATE TABLE contacts (
     custom_fields   TEXT NOT NULL DEFAULT '{}',   -- JSON object: the record
     is_textable     INTEGER,                      -- NULL until a lookup answers
     line_type       TEXT,
-    lookup_status   TEXT CHECK (lookup_status IN ('pending', 'done', 'failed')),
+    lookup_status   TEXT CHECK (lookup_status = 'pending' OR lookup_status = 'done'
+                                OR lookup_status = 'failed'),
     looked_up_at    INTEGER,
     is_opted_in     INTEGER NOT NULL DEFAULT 1,
     opted_out_at    INTEGER,
@@ -107,7 +113,8 @@ CREATE TABLE lookup_jobs (
     org             INTEGER NOT NULL,
     contact_id      TEXT NOT NULL,
     phone           TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled')),
+    status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'running' OR status = 'done'
+                                     OR status = 'failed' OR status = 'cancelled'),
     attempts        INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT,
     run_after       INTEGER NOT NULL,
@@ -155,7 +162,8 @@ CREATE TABLE segments (
 CREATE TABLE imports (
     id              TEXT PRIMARY KEY,
     org             INTEGER NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled')),
+    status          TEXT NOT NULL CHECK (status = 'queued' OR status = 'running' OR status = 'completed'
+                                     OR status = 'failed' OR status = 'cancelled'),
     options         TEXT NOT NULL DEFAULT '{}',
     source_path     TEXT,
     total_rows      INTEGER,

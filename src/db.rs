@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -120,10 +120,59 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
                   GROUP BY c.org, j.key;",
         )?;
     }
+    if (1..3).contains(&version) {
+        rewrite_checks(&tx)?;
+    }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
     tx.commit()
+}
+
+/// Version 3's CHECK constraints: each (table, as version 2 wrote it, as
+/// `schema.sql` writes it now). The same rule either way, so no row changes.
+const CHECK_REWRITES: [(&str, &str, &str); 3] = [
+    (
+        "contacts",
+        "CHECK (lookup_status IN ('pending', 'done', 'failed'))",
+        "CHECK (lookup_status = 'pending' OR lookup_status = 'done'
+                                OR lookup_status = 'failed')",
+    ),
+    (
+        "lookup_jobs",
+        "CHECK (status IN ('pending', 'running', 'done', 'failed', 'cancelled'))",
+        "CHECK (status = 'pending' OR status = 'running' OR status = 'done'
+                                     OR status = 'failed' OR status = 'cancelled')",
+    ),
+    (
+        "imports",
+        "CHECK (status IN ('queued', 'running', 'completed', 'failed', 'cancelled'))",
+        "CHECK (status = 'queued' OR status = 'running' OR status = 'completed'
+                                     OR status = 'failed' OR status = 'cancelled')",
+    ),
+];
+
+/// Rewrites the CHECK constraints in the stored table definitions, the way
+/// SQLite documents for constraint changes that leave the stored rows as they
+/// are (<https://sqlite.org/lang_altertable.html#otheralter>): no table is
+/// copied, so this takes no longer on a million contacts than on none.
+fn rewrite_checks(tx: &Transaction) -> rusqlite::Result<()> {
+    let schema_version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
+    tx.pragma_update(None, "writable_schema", true)?;
+    for (table, old, new) in CHECK_REWRITES {
+        tx.execute(
+            "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
+              WHERE type = 'table' AND name = ?1",
+            rusqlite::params![table, old, new],
+        )?;
+    }
+    tx.pragma_update(None, "schema_version", schema_version + 1)?;
+    // RESET also makes this connection parse the schema again: a definition
+    // it cannot parse fails the next statement, inside the transaction,
+    // which then leaves the database as it was.
+    tx.execute_batch("PRAGMA writable_schema = RESET")?;
+    tx.prepare("SELECT 1 FROM contacts, lookup_jobs, imports")?;
+    Ok(())
 }
 
 /// Refreshes the query planner's statistics where they are stale (cheap:
@@ -477,6 +526,83 @@ mod tests {
         // The first pass, or a failed one, never truncates.
         assert!(!should_truncate(None, Some((1200, 1200)), large));
         assert!(!should_truncate(None, None, large));
+    }
+
+    /// The stored definition of every table and index, by name.
+    fn definitions(conn: &Connection) -> Vec<(String, Option<String>)> {
+        conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_version_2_database_gets_the_check_constraints_of_a_new_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE);
+        let mut conn = open_connection(&path).unwrap();
+        migrate(&mut conn).unwrap();
+        let fresh = definitions(&conn);
+        // Version 2 wrote these constraints as IN lists.
+        conn.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        for (table, old, new) in CHECK_REWRITES {
+            let changed = conn
+                .execute(
+                    "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3) WHERE name = ?1",
+                    rusqlite::params![table, new, old],
+                )
+                .unwrap();
+            assert_eq!(changed, 1, "{table}");
+        }
+        let cookie: i64 = conn
+            .pragma_query_value(None, "schema_version", |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "schema_version", cookie + 1)
+            .unwrap();
+        conn.execute_batch(
+            "PRAGMA writable_schema = RESET;
+             INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (1, 'o1', 'acme', 's1', 0);
+             INSERT INTO contacts (id, org, phone, lookup_status, created_at, updated_at)
+                 VALUES ('c1', 1, '+19195550001', 'pending', 0, 0);
+             INSERT INTO lookup_jobs (org, contact_id, phone, status, run_after, created_at,
+                 updated_at) VALUES (1, 'c1', '+19195550001', 'pending', 0, 0, 0);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        let insert_job = "INSERT INTO lookup_jobs (org, contact_id, phone, status, run_after,
+             created_at, updated_at) VALUES (1, 'c1', '+19195550001', ?1, 0, 0, 0)";
+        let temporary_tables = |conn: &Connection| {
+            conn.prepare(&format!("EXPLAIN {insert_job}"))
+                .unwrap()
+                .query_map(["done"], |r| r.get::<_, String>(1))
+                .unwrap()
+                .filter(|op| op.as_deref().ok() == Some("OpenEphemeral"))
+                .count()
+        };
+        assert_eq!(temporary_tables(&conn), 1);
+
+        migrate(&mut conn).unwrap();
+        assert_eq!(definitions(&conn), fresh);
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        // The connection that migrated uses the new definitions at once.
+        assert_eq!(temporary_tables(&conn), 0);
+        conn.execute(insert_job, ["done"]).unwrap();
+        let refused = conn.execute(insert_job, ["finished"]).unwrap_err();
+        assert!(refused.to_string().contains("CHECK"), "{refused}");
+        let kept: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM contacts WHERE lookup_status = 'pending'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(kept, 1);
     }
 
     #[test]
