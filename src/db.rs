@@ -528,6 +528,14 @@ mod tests {
         assert!(!should_truncate(None, None, large));
     }
 
+    /// A database at the current version, in a directory removed on drop.
+    fn new_database() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join(DB_FILE)).unwrap();
+        migrate(&mut conn).unwrap();
+        (dir, conn)
+    }
+
     /// The stored definition of every table and index, by name.
     fn definitions(conn: &Connection) -> Vec<(String, Option<String>)> {
         conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name")
@@ -540,10 +548,7 @@ mod tests {
 
     #[test]
     fn a_version_2_database_gets_the_check_constraints_of_a_new_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(DB_FILE);
-        let mut conn = open_connection(&path).unwrap();
-        migrate(&mut conn).unwrap();
+        let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
         // Version 2 wrote these constraints as IN lists.
         conn.execute_batch("PRAGMA writable_schema = ON").unwrap();
@@ -607,10 +612,7 @@ mod tests {
 
     #[test]
     fn a_version_1_database_migrates_forward_keeping_its_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(DB_FILE);
-        let mut conn = open_connection(&path).unwrap();
-        migrate(&mut conn).unwrap();
+        let (_dir, mut conn) = new_database();
         // Version 1: no `new` outbox column, descending keyset indexes.
         conn.execute_batch(
             "ALTER TABLE search_outbox DROP COLUMN new;
