@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde_json::json;
 
 use super::{lookups, new_id, outbox, timeline};
@@ -580,53 +580,20 @@ pub fn save_in(
         after.updated_at = now.max(after.updated_at);
     }
 
-    let email_key = after.email.as_deref().map(str::to_lowercase);
-    let row = params![
-        after.id,
-        after.org,
-        after.phone,
-        after.email,
-        email_key,
-        after.first_name,
-        after.last_name,
-        after.address,
-        after.city,
-        after.state,
-        after.zip,
-        after.tags.to_json(),
-        after.custom_fields.to_json(),
-        after.is_textable,
-        after.line_type,
-        after.lookup_status,
-        after.looked_up_at,
-        after.is_opted_in,
-        after.opted_out_at,
-        after.timezone,
-        after.is_starred,
-        after.is_archived,
-        after.created_at,
-        after.updated_at,
-    ];
-    let result = if before.is_none() {
-        conn.prepare_cached(
-            "INSERT INTO contacts (id, org, phone, email, email_key, first_name, last_name, address,
-                 city, state, zip, tags, custom_fields, is_textable, line_type, lookup_status,
-                 looked_up_at, is_opted_in, opted_out_at, timezone, is_starred, is_archived,
-                 created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-                 ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-        )?
-        .execute(row)
-    } else {
-        conn.prepare_cached(
-            "UPDATE contacts SET phone = ?3, email = ?4, email_key = ?5, first_name = ?6,
-                 last_name = ?7, address = ?8, city = ?9, state = ?10, zip = ?11, tags = ?12,
-                 custom_fields = ?13, is_textable = ?14, line_type = ?15, lookup_status = ?16,
-                 looked_up_at = ?17, is_opted_in = ?18, opted_out_at = ?19, timezone = ?20,
-                 is_starred = ?21, is_archived = ?22, created_at = ?23, updated_at = ?24
-             WHERE id = ?1 AND org = ?2",
-        )?
-        .execute(row)
+    let derived = stored_values(&after);
+    let row = stored_row(&after, &derived);
+    let result = match before {
+        None => conn
+            .prepare_cached(
+                "INSERT INTO contacts (id, org, phone, email, email_key, first_name, last_name,
+                     address, city, state, zip, tags, custom_fields, is_textable, line_type,
+                     lookup_status, looked_up_at, is_opted_in, opted_out_at, timezone,
+                     is_starred, is_archived, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+            )?
+            .execute(&row[..]),
+        Some(b) => update_changed(conn, b, &row),
     };
     if let Err(err) = result {
         if super::is_unique_violation(&err) {
@@ -692,6 +659,112 @@ pub fn save_in(
         lookups::record_answer(conn, after.org, &after.id, phone, answer, inline.provider)?;
     }
     Ok(after)
+}
+
+/// The stored columns of a contact row, in the order of [`stored_row`].
+const STORED_COLUMNS: [&str; 24] = [
+    "id",
+    "org",
+    "phone",
+    "email",
+    "email_key",
+    "first_name",
+    "last_name",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "tags",
+    "custom_fields",
+    "is_textable",
+    "line_type",
+    "lookup_status",
+    "looked_up_at",
+    "is_opted_in",
+    "opted_out_at",
+    "timezone",
+    "is_starred",
+    "is_archived",
+    "created_at",
+    "updated_at",
+];
+
+/// The stored values a contact's fields do not hold as such: the email's
+/// uniqueness key and the JSON of the tags and custom fields.
+type Derived = (Option<String>, String, String);
+
+/// Works out a contact's [`Derived`] values.
+fn stored_values(c: &Contact) -> Derived {
+    (
+        c.email.as_deref().map(str::to_lowercase),
+        c.tags.to_json(),
+        c.custom_fields.to_json(),
+    )
+}
+
+/// A contact as the values of [`STORED_COLUMNS`].
+fn stored_row<'a>(c: &'a Contact, derived: &'a Derived) -> [&'a dyn ToSql; 24] {
+    let (email_key, tags, fields) = derived;
+    [
+        &c.id,
+        &c.org,
+        &c.phone,
+        &c.email,
+        email_key,
+        &c.first_name,
+        &c.last_name,
+        &c.address,
+        &c.city,
+        &c.state,
+        &c.zip,
+        tags,
+        fields,
+        &c.is_textable,
+        &c.line_type,
+        &c.lookup_status,
+        &c.looked_up_at,
+        &c.is_opted_in,
+        &c.opted_out_at,
+        &c.timezone,
+        &c.is_starred,
+        &c.is_archived,
+        &c.created_at,
+        &c.updated_at,
+    ]
+}
+
+/// Updates the stored row of `before` to `row`, setting only the columns
+/// whose values differ: SQLite rewrites the entry of every index on a
+/// column that an UPDATE sets, changed or not, and the phone, email and ZIP
+/// entries sit at random places in large indexes.
+fn update_changed(
+    conn: &Connection,
+    before: &Contact,
+    row: &[&dyn ToSql; 24],
+) -> rusqlite::Result<usize> {
+    let derived = stored_values(before);
+    let old = stored_row(before, &derived);
+    let mut changed = Vec::new();
+    for i in 2..STORED_COLUMNS.len() {
+        if old[i].to_sql()? != row[i].to_sql()? {
+            changed.push(i);
+        }
+    }
+    if changed.is_empty() {
+        return Ok(0);
+    }
+    let set: Vec<String> = changed
+        .iter()
+        .map(|&i| format!("{} = ?{}", STORED_COLUMNS[i], i + 1))
+        .collect();
+    let mut stmt = conn.prepare_cached(&format!(
+        "UPDATE contacts SET {} WHERE id = ?1 AND org = ?2",
+        set.join(", ")
+    ))?;
+    for i in [0, 1].into_iter().chain(changed) {
+        stmt.raw_bind_parameter(i + 1, row[i])?;
+    }
+    stmt.raw_execute()
 }
 
 fn record_events(
