@@ -159,20 +159,41 @@ const CHECK_REWRITES: [(&str, &str, &str); 3] = [
 fn rewrite_checks(tx: &Transaction) -> rusqlite::Result<()> {
     let schema_version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", true)?;
+    let rewritten = replace_checks(tx, schema_version);
+    // Whatever happened, the schema is read-only again. RESET also makes
+    // this connection parse it anew: a definition it cannot parse fails the
+    // next statement, inside the transaction, which then leaves the
+    // database as it was.
+    let reset = tx.execute_batch("PRAGMA writable_schema = RESET");
+    rewritten?;
+    reset?;
+    tx.prepare("SELECT 1 FROM contacts, lookup_jobs, imports")?;
+    Ok(())
+}
+
+fn replace_checks(tx: &Transaction, schema_version: i64) -> rusqlite::Result<()> {
     for (table, old, new) in CHECK_REWRITES {
         tx.execute(
             "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
-              WHERE type = 'table' AND name = ?1",
+              WHERE type = 'table' AND name = ?1 AND instr(sql, ?2) > 0",
             rusqlite::params![table, old, new],
         )?;
+        let rewritten: bool = tx.query_row(
+            "SELECT instr(sql, ?2) > 0 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            rusqlite::params![table, new],
+            |r| r.get(0),
+        )?;
+        if !rewritten {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(format!(
+                    "cannot migrate the schema: the table {table} has a CHECK constraint \
+                     this version does not know"
+                )),
+            ));
+        }
     }
-    tx.pragma_update(None, "schema_version", schema_version + 1)?;
-    // RESET also makes this connection parse the schema again: a definition
-    // it cannot parse fails the next statement, inside the transaction,
-    // which then leaves the database as it was.
-    tx.execute_batch("PRAGMA writable_schema = RESET")?;
-    tx.prepare("SELECT 1 FROM contacts, lookup_jobs, imports")?;
-    Ok(())
+    tx.pragma_update(None, "schema_version", schema_version + 1)
 }
 
 /// Refreshes the query planner's statistics where they are stale (cheap:
@@ -536,6 +557,28 @@ mod tests {
         (dir, conn)
     }
 
+    /// Puts back the CHECK constraints as versions 1 and 2 wrote them.
+    fn write_version_2_checks(conn: &Connection) {
+        conn.execute_batch("PRAGMA writable_schema = ON").unwrap();
+        for (table, old, new) in CHECK_REWRITES {
+            let changed = conn
+                .execute(
+                    "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)
+                      WHERE name = ?1 AND instr(sql, ?2) > 0",
+                    rusqlite::params![table, new, old],
+                )
+                .unwrap();
+            assert_eq!(changed, 1, "{table}");
+        }
+        let cookie: i64 = conn
+            .pragma_query_value(None, "schema_version", |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "schema_version", cookie + 1)
+            .unwrap();
+        conn.execute_batch("PRAGMA writable_schema = RESET")
+            .unwrap();
+    }
+
     /// The stored definition of every table and index, by name.
     fn definitions(conn: &Connection) -> Vec<(String, Option<String>)> {
         conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name")
@@ -550,25 +593,9 @@ mod tests {
     fn a_version_2_database_gets_the_check_constraints_of_a_new_one() {
         let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
-        // Version 2 wrote these constraints as IN lists.
-        conn.execute_batch("PRAGMA writable_schema = ON").unwrap();
-        for (table, old, new) in CHECK_REWRITES {
-            let changed = conn
-                .execute(
-                    "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3) WHERE name = ?1",
-                    rusqlite::params![table, new, old],
-                )
-                .unwrap();
-            assert_eq!(changed, 1, "{table}");
-        }
-        let cookie: i64 = conn
-            .pragma_query_value(None, "schema_version", |r| r.get(0))
-            .unwrap();
-        conn.pragma_update(None, "schema_version", cookie + 1)
-            .unwrap();
+        write_version_2_checks(&conn);
         conn.execute_batch(
-            "PRAGMA writable_schema = RESET;
-             INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+            "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
                  VALUES (1, 'o1', 'acme', 's1', 0);
              INSERT INTO contacts (id, org, phone, lookup_status, created_at, updated_at)
                  VALUES ('c1', 1, '+19195550001', 'pending', 0, 0);
@@ -613,7 +640,9 @@ mod tests {
     #[test]
     fn a_version_1_database_migrates_forward_keeping_its_rows() {
         let (_dir, mut conn) = new_database();
-        // Version 1: no `new` outbox column, descending keyset indexes.
+        // Version 1: IN-list checks, no `new` outbox column, descending
+        // keyset indexes.
+        write_version_2_checks(&conn);
         conn.execute_batch(
             "ALTER TABLE search_outbox DROP COLUMN new;
              DROP INDEX contacts_org_updated;
@@ -665,5 +694,40 @@ mod tests {
             )
             .unwrap();
         assert!(ready.contains("WHERE status IN"), "{ready}");
+        for (table, old, new) in CHECK_REWRITES {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_schema WHERE name = ?1",
+                    [table],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(sql.contains(new) && !sql.contains(old), "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_check_constraint_this_version_does_not_know_stops_the_migration() {
+        let (_dir, mut conn) = new_database();
+        write_version_2_checks(&conn);
+        conn.execute_batch(
+            "PRAGMA writable_schema = ON;
+             UPDATE sqlite_schema SET sql = replace(sql, 'cancelled', 'abandoned')
+              WHERE name = 'lookup_jobs';
+             PRAGMA writable_schema = RESET;
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+        let before = definitions(&conn);
+        let err = migrate(&mut conn).unwrap_err();
+        assert!(err.to_string().contains("lookup_jobs"), "{err}");
+        assert_eq!(definitions(&conn), before);
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 2);
+        // Writing the schema is off again.
+        let refused = conn.execute("DELETE FROM sqlite_schema WHERE name = 'notes'", []);
+        assert!(refused.is_err());
     }
 }
