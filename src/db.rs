@@ -157,9 +157,8 @@ const CHECK_REWRITES: [(&str, &str, &str); 3] = [
 /// are (<https://sqlite.org/lang_altertable.html#otheralter>): no table is
 /// copied, so this takes no longer on a million contacts than on none.
 fn rewrite_checks(tx: &Transaction) -> rusqlite::Result<()> {
-    let schema_version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
     tx.pragma_update(None, "writable_schema", true)?;
-    let rewritten = replace_checks(tx, schema_version);
+    let rewritten = replace_checks(tx);
     // Whatever happened, the schema is read-only again. RESET also makes
     // this connection parse it anew: a definition it cannot parse fails the
     // next statement, inside the transaction, which then leaves the
@@ -171,7 +170,10 @@ fn rewrite_checks(tx: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn replace_checks(tx: &Transaction, schema_version: i64) -> rusqlite::Result<()> {
+/// The edit itself, with the schema writable; bumps the schema version so
+/// that every connection reads the new definitions.
+fn replace_checks(tx: &Transaction) -> rusqlite::Result<()> {
+    let schema_version: i64 = tx.pragma_query_value(None, "schema_version", |r| r.get(0))?;
     for (table, old, new) in CHECK_REWRITES {
         tx.execute(
             "UPDATE sqlite_schema SET sql = replace(sql, ?2, ?3)

@@ -6,6 +6,7 @@
 //! describe the change.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
@@ -583,16 +584,7 @@ pub fn save_in(
     let derived = stored_values(&after);
     let row = stored_row(&after, &derived);
     let result = match before {
-        None => conn
-            .prepare_cached(
-                "INSERT INTO contacts (id, org, phone, email, email_key, first_name, last_name,
-                     address, city, state, zip, tags, custom_fields, is_textable, line_type,
-                     lookup_status, looked_up_at, is_opted_in, opted_out_at, timezone,
-                     is_starred, is_archived, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                     ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-            )?
-            .execute(&row[..]),
+        None => conn.prepare_cached(&INSERT_CONTACT)?.execute(&row[..]),
         Some(b) => update_changed(conn, b, &row),
     };
     if let Err(err) = result {
@@ -688,6 +680,18 @@ const STORED_COLUMNS: [&str; 24] = [
     "created_at",
     "updated_at",
 ];
+
+/// Inserts a contact row: every one of [`STORED_COLUMNS`], in order.
+static INSERT_CONTACT: LazyLock<String> = LazyLock::new(|| {
+    let marks: Vec<String> = (1..=STORED_COLUMNS.len())
+        .map(|i| format!("?{i}"))
+        .collect();
+    format!(
+        "INSERT INTO contacts ({}) VALUES ({})",
+        STORED_COLUMNS.join(", "),
+        marks.join(", ")
+    )
+});
 
 /// The stored values a contact's fields do not hold as such: the email's
 /// uniqueness key and the JSON of the tags and custom fields.
