@@ -8,6 +8,7 @@ use clap::Args;
 pub const DEFAULT_DATA_DIR: &str = "./roster-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
+pub const DEFAULT_EXPORT_LINK_TTL_SECS: u64 = 60;
 
 /// Where the data lives; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -38,6 +39,10 @@ pub struct Config {
     /// Largest CSV upload accepted by the import endpoint, in bytes.
     #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
+    /// How long a download link from `POST /api/contacts/export/link`
+    /// stays valid, in seconds.
+    #[arg(long, env = "ROSTER_EXPORT_LINK_TTL_SECS", default_value_t = DEFAULT_EXPORT_LINK_TTL_SECS)]
+    pub export_link_ttl_secs: u64,
 }
 
 impl Config {
@@ -50,6 +55,7 @@ impl Config {
             listen: DEFAULT_LISTEN.to_string(),
             public_url: None,
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+            export_link_ttl_secs: DEFAULT_EXPORT_LINK_TTL_SECS,
             lookups: LookupConfig::default(),
         }
     }

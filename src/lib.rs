@@ -34,6 +34,8 @@ pub struct AppState {
     pub lookups: Arc<jobs::Status>,
     /// The search index (503 until it is open).
     pub search: Arc<search::Search>,
+    /// Unused single-use export download links.
+    pub export_links: Arc<http::export::ExportLinks>,
 }
 
 #[derive(Default)]
@@ -53,6 +55,7 @@ impl AppState {
             config: Arc::new(config),
             wake: Arc::new(Wake::default()),
             search: Arc::new(search::Search::new()),
+            export_links: Arc::default(),
         }
     }
 

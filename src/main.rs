@@ -156,7 +156,9 @@ fn serve(config: Config) -> Result<(), AppError> {
             println!();
             println!("    {key}");
             println!();
-            println!("Try it:");
+            println!("Open the admin UI at http://{addr}/ and paste the key to sign in.");
+            println!();
+            println!("Or try the API:");
             println!("    curl -H 'Authorization: Bearer {key}' http://{addr}/api/contacts");
             println!();
         }

@@ -8,60 +8,17 @@ use common::{Client, Server};
 use serde_json::{Value, json};
 
 fn ids(page: &Value) -> Vec<String> {
-    page["contacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap().to_string())
-        .collect()
+    common::page_ids(page)
 }
 
 fn enc(s: &str) -> String {
-    url_encode(s)
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    common::urlencode(s)
 }
 
 /// Walks every keyset page of `query`, `limit` contacts a page; returns the
 /// contacts.
 fn walk(api: &Client, query: &str, limit: usize) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = format!("/api/contacts?limit={limit}&{query}");
-        if let Some(c) = &cursor {
-            path.push_str(&format!("&cursor={}", enc(c)));
-        }
-        let page = api.get(&path);
-        assert_eq!(page.status, 200, "{}", page.text);
-        let contacts = page.body["contacts"].as_array().unwrap().clone();
-        assert!(contacts.len() <= limit);
-        out.extend(contacts);
-        if page.body["hasMore"] == true {
-            cursor = Some(
-                page.body["cursor"]
-                    .as_str()
-                    .expect("cursor with hasMore")
-                    .to_string(),
-            );
-        } else {
-            assert_eq!(
-                page.body["cursor"],
-                Value::Null,
-                "cursor is null on the last page"
-            );
-            return out;
-        }
-    }
+    api.walk(query, limit)
 }
 
 #[test]

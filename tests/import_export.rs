@@ -18,33 +18,7 @@ fn post_csv(c: &Client, body: impl Into<Vec<u8>>, query: &str) -> Resp {
 }
 
 fn post_multipart(c: &Client, file: &[u8], options: Option<&Value>) -> Resp {
-    let boundary = "roster-test-boundary-7d1e";
-    let mut body = Vec::new();
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(b"\r\n");
-    if let Some(o) = options {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{o}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
-    Client::send(
-        c.request(Method::POST, "/api/contacts/import")
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={boundary}"),
-            )
-            .body(body),
-    )
+    c.post_multipart("/api/contacts/import", file, options)
 }
 
 fn finished(c: &Client, id: &str) -> Value {
@@ -65,30 +39,7 @@ fn import(c: &Client, body: impl Into<Vec<u8>>, query: &str) -> Value {
 
 /// Every contact of the caller's org, newest first.
 fn all_contacts(c: &Client) -> Vec<Value> {
-    let mut out = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut path = "/api/contacts?limit=200".to_string();
-        if let Some(cur) = &cursor {
-            path.push_str(&format!("&cursor={}", urlencode(cur)));
-        }
-        let r = c.get(&path);
-        assert_eq!(r.status, 200, "{}", r.text);
-        out.extend(r.body["contacts"].as_array().unwrap().iter().cloned());
-        match r.body["cursor"].as_str() {
-            Some(cur) => cursor = Some(cur.to_string()),
-            None => return out,
-        }
-    }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    c.all_contacts("")
 }
 
 fn by_phone(c: &Client, phone: &str) -> Value {

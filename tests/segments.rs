@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Client, Server};
+use common::{Client, Server, urlencode};
 use serde_json::{Value, json};
 
 /// Follows cursors through every page; returns the ids in order.
@@ -22,17 +22,6 @@ fn all_ids(c: &Client, query: &str) -> Vec<String> {
         let cursor = r.body["cursor"].as_str().unwrap();
         path = format!("/api/contacts?limit=4&{query}&cursor={}", urlencode(cursor));
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Twenty contacts spread over tags, states, email/phone and opt-out.

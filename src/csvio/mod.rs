@@ -5,6 +5,7 @@
 pub mod export;
 pub mod importer;
 pub mod mapping;
+pub mod preview;
 pub mod source;
 
 use std::path::Path;

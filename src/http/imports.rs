@@ -1,10 +1,9 @@
-//! `/api/contacts/import`, `/api/imports` and `/api/contacts/export`.
+//! `/api/contacts/import`, `/api/imports` and `/api/imports/preview`.
 
 use axum::Json;
-use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
-use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::{Map, Value, json};
@@ -13,7 +12,6 @@ use tokio::io::AsyncWriteExt;
 use super::auth::Auth;
 use super::extract::QueryMap;
 use crate::AppState;
-use crate::csvio::export::{self, Format};
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
 use crate::store::{imports, new_id};
@@ -107,14 +105,9 @@ fn query_options(query: &QueryMap) -> AppResult<Value> {
     Ok(Value::Object(obj))
 }
 
-async fn receive(
-    state: &AppState,
-    id: &str,
-    query: &QueryMap,
-    req: Request,
-) -> AppResult<(std::path::PathBuf, Value)> {
-    let mime = req
-        .headers()
+/// The request's media type, lower-cased, without parameters.
+fn media_type(req: &Request) -> String {
+    req.headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
@@ -122,7 +115,29 @@ async fn receive(
         .next()
         .unwrap_or("")
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// The `options` part of a multipart upload: JSON, at most [`MAX_OPTIONS`].
+async fn options_part(mut field: axum::extract::multipart::Field<'_>) -> AppResult<Value> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+        text.extend_from_slice(&chunk);
+        if text.len() > MAX_OPTIONS {
+            return Err(AppError::validation("options", "options are too large"));
+        }
+    }
+    serde_json::from_slice(&text)
+        .map_err(|e| AppError::validation("options", format!("options are not valid JSON: {e}")))
+}
+
+async fn receive(
+    state: &AppState,
+    id: &str,
+    query: &QueryMap,
+    req: Request,
+) -> AppResult<(std::path::PathBuf, Value)> {
+    let mime = media_type(&req);
     match mime.as_str() {
         "text/csv" | "application/csv" | "text/plain" | "text/tab-separated-values" => {
             let options = query_options(query)?;
@@ -148,24 +163,7 @@ async fn receive(
                         }
                         file = Some(upload.finish().await?);
                     }
-                    Some("options") => {
-                        let mut text = Vec::new();
-                        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
-                            text.extend_from_slice(&chunk);
-                            if text.len() > MAX_OPTIONS {
-                                return Err(AppError::validation(
-                                    "options",
-                                    "options are too large",
-                                ));
-                            }
-                        }
-                        options = serde_json::from_slice(&text).map_err(|e| {
-                            AppError::validation(
-                                "options",
-                                format!("options are not valid JSON: {e}"),
-                            )
-                        })?;
-                    }
+                    Some("options") => options = options_part(field).await?,
                     _ => {}
                 }
             }
@@ -267,96 +265,97 @@ pub async fn cancel(
     Ok(Json(imp.to_json(true)))
 }
 
-/// A `Write` that hands the response body to the client in chunks.
-struct ChannelWriter {
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    buf: Vec<u8>,
+/// Largest body `POST /api/imports/preview` reads: the start of a file is
+/// enough to show its header and first rows.
+pub const MAX_PREVIEW: usize = 1024 * 1024;
+
+/// Collects at most [`MAX_PREVIEW`] bytes, else 413.
+fn push_capped(buf: &mut Vec<u8>, chunk: &[u8]) -> AppResult<()> {
+    if buf.len() + chunk.len() > MAX_PREVIEW {
+        return Err(AppError::PayloadTooLarge(MAX_PREVIEW));
+    }
+    buf.extend_from_slice(chunk);
+    Ok(())
 }
 
-const CHUNK: usize = 64 * 1024;
-
-impl std::io::Write for ChannelWriter {
-    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.flush()?;
-        }
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx
-            .blocking_send(Ok(chunk))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
-    }
-}
-
-/// The filter an export request selects: a saved segment's (ad-hoc
-/// filters are then ignored, as in the list), or the ad-hoc filters.
-async fn resolve_filter(
-    state: &AppState,
-    auth: &Auth,
-    query: &QueryMap,
-) -> AppResult<crate::model::ContactFilter> {
-    match query.get("segmentId") {
-        Some(raw) => {
-            let org = auth.org();
-            state
-                .db
-                .read(move |conn| super::filters::segment_filter(conn, org, &raw))
-                .await
-        }
-        None => export::resolve_filter(&query.getter()),
-    }
-}
-
-pub async fn export(
+/// `POST /api/imports/preview`: the start of a CSV file, as `text/csv` or
+/// as the `file` part of a multipart body. Answers what an import would do
+/// with it (delimiter, encoding, header, mapping, first rows) and writes
+/// nothing.
+pub async fn preview(
     State(state): State<AppState>,
     auth: Auth,
     query: QueryMap,
-) -> AppResult<Response> {
-    let format = Format::parse(query.get("format").as_deref())?;
-    let filter = resolve_filter(&state, &auth, &query).await?;
-    let org = auth.org();
-    let org_uuid = auth.org_id().to_string();
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
-    let db = state.db.clone();
-    let search = state.search.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut out = ChannelWriter {
-            tx: tx.clone(),
-            buf: Vec::with_capacity(CHUNK),
-        };
-        let result = db.read_blocking(|conn| {
-            export::write(conn, &search, org, &org_uuid, &filter, format, &mut out)
-        });
-        if let Err(err) = result {
-            tracing::error!(%err, "export stopped");
-            // Ends the body with an error, so the client sees a broken
-            // transfer rather than a file that looks complete.
-            let _ = tx.blocking_send(Err(std::io::Error::other(err.to_string())));
+    req: Request,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let mime = media_type(&req);
+    let mut options = query_options(&query)?;
+    let mut bytes = Vec::new();
+    match mime.as_str() {
+        "text/csv" | "application/csv" | "text/plain" | "text/tab-separated-values" => {
+            let mut body = req.into_body().into_data_stream();
+            while let Some(chunk) = body.next().await {
+                push_capped(&mut bytes, &chunk.map_err(read_error)?)?;
+            }
         }
-    });
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|item| (item, rx))
-    });
-    let ext = match format {
-        Format::Csv => "csv",
-        Format::Ndjson => "ndjson",
+        "multipart/form-data" => {
+            let mut multipart = Multipart::from_request(req, &state)
+                .await
+                .map_err(read_error)?;
+            let mut file = false;
+            while let Some(mut field) = multipart.next_field().await.map_err(read_error)? {
+                match field.name() {
+                    Some("file") if !file => {
+                        file = true;
+                        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+                            push_capped(&mut bytes, &chunk)?;
+                        }
+                    }
+                    Some("options") => options = options_part(field).await?,
+                    _ => {}
+                }
+            }
+            if !file {
+                return Err(AppError::validation(
+                    "file",
+                    "the multipart body has no 'file' part",
+                ));
+            }
+        }
+        _ => {
+            return Err(AppError::UnsupportedMediaType(
+                "send the CSV as text/csv, or as multipart/form-data with a 'file' part".into(),
+            ));
+        }
+    }
+    let delimiter = ImportOptions::from_json(&options)?.delimiter;
+    let preview =
+        tokio::task::spawn_blocking(move || crate::csvio::preview::preview(&bytes, delimiter))
+            .await
+            .map_err(AppError::internal)??;
+    let delimiter = match preview.delimiter {
+        b'\t' => "tab".to_string(),
+        d => char::from(d).to_string(),
     };
-    Ok((
-        [
-            (CONTENT_TYPE, format.content_type().to_string()),
-            (
-                CONTENT_DISPOSITION,
-                format!("attachment; filename=\"contacts.{ext}\""),
-            ),
-        ],
-        Body::from_stream(stream),
-    )
-        .into_response())
+    let encoding = match preview.encoding {
+        crate::csvio::source::Encoding::Utf8 => "UTF-8",
+        crate::csvio::source::Encoding::Windows1252 => "Windows-1252",
+    };
+    let mapping: Vec<Value> = preview
+        .targets
+        .iter()
+        .map(|t| match t {
+            crate::csvio::mapping::Target::Ignore => Value::Null,
+            other => Value::String(other.describe()),
+        })
+        .collect();
+    Ok(Json(json!({
+        "delimiter": delimiter,
+        "encoding": encoding,
+        "bom": preview.bom,
+        "headers": preview.headers,
+        "mapping": mapping,
+        "rows": preview.rows,
+    })))
 }

@@ -1,12 +1,15 @@
 //! The HTTP surface: one router per resource, mounted by [`router`].
 
+pub mod assets;
 pub mod auth;
 pub mod bulk;
 pub mod contacts;
+pub mod export;
 pub mod extract;
 pub mod filters;
 pub mod imports;
 pub mod lookups;
+pub mod me;
 pub mod notes;
 pub mod segments;
 pub mod tags;
@@ -28,6 +31,7 @@ use crate::error::AppError;
 
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
+        .route("/me", get(me::get))
         .route("/contacts", get(contacts::list).post(contacts::create))
         .route(
             "/contacts/{id}",
@@ -71,14 +75,18 @@ pub fn router(state: AppState) -> Router {
             // Uploads stream to disk with their own size limit.
             post(imports::create).layer(DefaultBodyLimit::disable()),
         )
-        .route("/contacts/export", get(imports::export))
+        .route("/contacts/export", get(export::export))
+        .route("/contacts/export/link", post(export::link))
+        .route("/contacts/export/download/{token}", get(export::download))
         .route("/imports", get(imports::list))
+        .route("/imports/preview", post(imports::preview))
         .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api", api)
+        .merge(assets::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(TimeoutLayer::with_status_code(

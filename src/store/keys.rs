@@ -125,3 +125,17 @@ pub fn revoke(conn: &Connection, id: &str) -> AppResult<bool> {
 pub fn count(conn: &Connection) -> AppResult<i64> {
     Ok(conn.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?)
 }
+
+/// What `GET /api/me` tells a key about itself: its organization's name and
+/// its own creation time.
+pub fn describe(conn: &Connection, key_id: &str) -> AppResult<Option<(String, i64)>> {
+    Ok(conn
+        .query_row(
+            "SELECT o.name, k.created_at
+               FROM api_keys k JOIN organizations o ON o.org = k.org
+              WHERE k.id = ?1",
+            [key_id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}

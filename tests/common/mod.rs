@@ -256,6 +256,38 @@ impl Client {
         Self::send(self.request(Method::POST, path))
     }
 
+    /// POSTs a multipart body: `file` as a CSV file part, and `options`
+    /// (JSON) as an `options` part when given.
+    pub fn post_multipart(&self, path: &str, file: &[u8], options: Option<&Value>) -> Resp {
+        let boundary = "roster-test-boundary-7d1e";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(file);
+        body.extend_from_slice(b"\r\n");
+        if let Some(o) = options {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"options\"\r\n\r\n{o}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        Self::send(
+            self.request(Method::POST, path)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={boundary}"),
+                )
+                .body(body),
+        )
+    }
+
     /// Creates a contact, asserting 200 or 201; returns the contact.
     pub fn create(&self, body: &Value) -> Value {
         let r = self.post("/api/contacts", body);
@@ -266,6 +298,64 @@ impl Client {
             r.text
         );
         r.body
+    }
+}
+
+/// The ids of a list page's contacts, in order.
+pub fn page_ids(page: &Value) -> Vec<String> {
+    page["contacts"]
+        .as_array()
+        .expect("a list page")
+        .iter()
+        .map(|c| c["id"].as_str().expect("an id").to_string())
+        .collect()
+}
+
+/// Percent-encodes everything but unreserved characters (for cursors).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Client {
+    /// Every contact `GET /api/contacts?{query}` lists, across all pages.
+    pub fn all_contacts(&self, query: &str) -> Vec<Value> {
+        self.walk(query, 200)
+    }
+
+    /// Walks every keyset page of `query`, `limit` contacts a page, checking
+    /// that no page is larger and that the last page's cursor is null.
+    pub fn walk(&self, query: &str, limit: usize) -> Vec<Value> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/contacts?limit={limit}&{query}");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", urlencode(c)));
+            }
+            let page = self.get(&path);
+            assert_eq!(page.status, 200, "{}", page.text);
+            let contacts = page.body["contacts"].as_array().unwrap().clone();
+            assert!(contacts.len() <= limit);
+            out.extend(contacts);
+            if page.body["hasMore"] == true {
+                let next = page.body["cursor"].as_str().expect("cursor with hasMore");
+                cursor = Some(next.to_string());
+            } else {
+                assert_eq!(
+                    page.body["cursor"],
+                    Value::Null,
+                    "cursor is null on the last page"
+                );
+                return out;
+            }
+        }
     }
 }
 

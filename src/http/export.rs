@@ -1,0 +1,213 @@
+//! `GET /api/contacts/export`, and the short-lived, single-use download
+//! links (`POST /api/contacts/export/link`) that let a browser download an
+//! export natively without the API key in a URL.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::auth::Auth;
+use super::extract::QueryMap;
+use crate::AppState;
+use crate::csvio::export::{self, Format};
+use crate::error::{AppError, AppResult};
+use crate::model::ContactFilter;
+use crate::model::time::{format_ms, now_ms};
+
+/// What a download link exports: resolved when the link is made, so the
+/// download needs no key.
+#[derive(Debug, Clone)]
+struct Link {
+    org: i64,
+    org_uuid: String,
+    filter: ContactFilter,
+    format: Format,
+    expires: Instant,
+}
+
+/// Download links not yet used. In memory: a link lives about a minute, and
+/// one made before a restart has no use after it.
+#[derive(Default)]
+pub struct ExportLinks {
+    links: Mutex<HashMap<String, Link>>,
+}
+
+impl ExportLinks {
+    fn issue(&self, link: Link) -> String {
+        let secret: [u8; 32] = rand::random();
+        let token = hex::encode(secret);
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        links.retain(|_, l| l.expires > now);
+        links.insert(token.clone(), link);
+        token
+    }
+
+    /// The link behind `token`, at most once and only before it expires.
+    fn redeem(&self, token: &str) -> Option<Link> {
+        let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        links
+            .remove(token)
+            .filter(|link| link.expires > Instant::now())
+    }
+}
+
+/// The filter an export request selects: a saved segment's (ad-hoc
+/// filters are then ignored, as in the list), or the ad-hoc filters.
+async fn resolve_filter(
+    state: &AppState,
+    auth: &Auth,
+    query: &QueryMap,
+) -> AppResult<ContactFilter> {
+    match query.get("segmentId") {
+        Some(raw) => {
+            let org = auth.org();
+            state
+                .db
+                .read(move |conn| super::filters::segment_filter(conn, org, &raw))
+                .await
+        }
+        None => export::resolve_filter(&query.getter()),
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: QueryMap,
+) -> AppResult<Response> {
+    let format = Format::parse(query.get("format").as_deref())?;
+    let filter = resolve_filter(&state, &auth, &query).await?;
+    Ok(stream(
+        &state,
+        auth.org(),
+        auth.org_id().to_string(),
+        filter,
+        format,
+    ))
+}
+
+/// `POST /api/contacts/export/link`: the export's parameters in the query
+/// string, validated now; answers a URL that works once, for
+/// `--export-link-ttl-secs`.
+pub async fn link(
+    State(state): State<AppState>,
+    auth: Auth,
+    query: QueryMap,
+) -> AppResult<Json<Value>> {
+    let format = Format::parse(query.get("format").as_deref())?;
+    let filter = resolve_filter(&state, &auth, &query).await?;
+    let ttl = Duration::from_secs(state.config.export_link_ttl_secs);
+    let token = state.export_links.issue(Link {
+        org: auth.org(),
+        org_uuid: auth.org_id().to_string(),
+        filter,
+        format,
+        expires: Instant::now() + ttl,
+    });
+    Ok(Json(json!({
+        "url": format!("/api/contacts/export/download/{token}"),
+        "expiresAt": format_ms(now_ms() + ttl.as_millis() as i64),
+    })))
+}
+
+/// `GET /api/contacts/export/download/:token`: no key; the token is the
+/// credential, and it is spent by this request.
+pub async fn download(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    let link = state.export_links.redeem(&token).ok_or_else(|| {
+        AppError::NotFound("this download link has expired or has already been used".into())
+    })?;
+    Ok(stream(
+        &state,
+        link.org,
+        link.org_uuid,
+        link.filter,
+        link.format,
+    ))
+}
+
+/// The export as a streamed attachment.
+fn stream(
+    state: &AppState,
+    org: i64,
+    org_uuid: String,
+    filter: ContactFilter,
+    format: Format,
+) -> Response {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let db = state.db.clone();
+    let search = state.search.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = ChannelWriter {
+            tx: tx.clone(),
+            buf: Vec::with_capacity(CHUNK),
+        };
+        let result = db.read_blocking(|conn| {
+            export::write(conn, &search, org, &org_uuid, &filter, format, &mut out)
+        });
+        if let Err(err) = result {
+            tracing::error!(%err, "export stopped");
+            // Ends the body with an error, so the client sees a broken
+            // transfer rather than a file that looks complete.
+            let _ = tx.blocking_send(Err(std::io::Error::other(err.to_string())));
+        }
+    });
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Ndjson => "ndjson",
+    };
+    let day = &format_ms(now_ms())[..10];
+    (
+        [
+            (CONTENT_TYPE, format.content_type().to_string()),
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"contacts-{day}.{ext}\""),
+            ),
+            (CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response()
+}
+
+/// A `Write` that hands the response body to the client in chunks.
+struct ChannelWriter {
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buf: Vec<u8>,
+}
+
+const CHUNK: usize = 64 * 1024;
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.flush()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+    }
+}
