@@ -634,3 +634,94 @@ fn at_390_px_nothing_scrolls_sideways_and_the_panel_is_a_sheet() {
     );
     b.finish();
 }
+
+#[test]
+fn load_more_follows_the_cursor_and_never_asks_for_more_than_a_page() {
+    let Some((_server, api, b)) = signed_in("load-more") else {
+        return;
+    };
+    for i in 0..63 {
+        api.create(&json!({"phone": format!("91955520{i:02}"), "firstName": format!("P{i:02}")}));
+    }
+    api.settle_lookups();
+    b.reload();
+    b.wait_until("the first page", |b| b.row_ids().len() == 50);
+    assert_eq!(b.testid("total").text(), "63 contacts");
+    b.screenshot("list-load-more");
+    b.testid("load-more").click();
+    b.wait_until("all 63 rows", |b| b.row_ids().len() == 63);
+    assert!(!b.exists(&tid("load-more")), "no more pages");
+    let every: Vec<String> = api
+        .all_contacts("")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        b.row_ids(),
+        every,
+        "the pages in order, none skipped or repeated"
+    );
+    let requests = b.js(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(u => u.includes('/api/contacts'))",
+        vec![],
+    );
+    for url in requests.as_array().unwrap() {
+        let url = url.as_str().unwrap();
+        assert!(
+            url.contains("limit=50") || url.contains("limit=1&"),
+            "every list request asks for one page at most: {url}"
+        );
+    }
+    b.finish();
+}
+
+#[test]
+fn the_lookup_can_be_run_again_and_the_history_pages() {
+    let server = Server::start();
+    let key = server.bootstrap_key.clone().unwrap();
+    let api = server.client_with_key(&key);
+    let c = api.create(&json!({"phone": "9195550177", "firstName": "Rosa"}));
+    let id = c["id"].as_str().unwrap().to_string();
+    for i in 0..24 {
+        api.put(
+            &format!("/api/contacts/{id}"),
+            &json!({"city": format!("Town {i}")}),
+        );
+    }
+    api.settle_lookups();
+    let Some(b) = Browser::launch(&server.base, "lookup") else {
+        return;
+    };
+    b.sign_in(&key);
+    b.el(&format!("[data-testid=contact-row][data-id=\"{id}\"]"))
+        .click();
+    let status = b.testid("lookup-status");
+    b.wait_until("the offline answer", |b| {
+        b.testid("lookup-status").attr("data-status").as_deref() == Some("done")
+    });
+    assert!(status.text().contains("offline:"), "{}", status.text());
+    b.testid("rerun-lookup").click();
+    b.wait_until("the lookup to be answered again", |b| {
+        b.testid("lookup-status").attr("data-status").as_deref() == Some("done")
+            && b.exists("[data-testid=timeline-event][data-type=lookup_requested]")
+    });
+    let jobs = api.get(&format!("/api/contacts/{id}/lookup")).body;
+    assert_eq!(jobs["status"], "done", "{jobs}");
+
+    // The history comes 20 events at a time, newest first.
+    b.wait_until("a page of history", |b| {
+        b.all(&tid("timeline-event")).len() == 20
+    });
+    b.testid("timeline-more").click();
+    let total = api
+        .get(&format!("/api/contacts/{id}/timeline?limit=200"))
+        .body["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(total > 20);
+    b.wait_until("the older events", |b| {
+        b.all(&tid("timeline-event")).len() == total
+    });
+    b.finish();
+}

@@ -38,11 +38,12 @@ export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-/** `query` values that are empty, null or undefined are left out. */
+/** `query` values that are empty (arrays too), null or undefined are left out. */
 export function queryString(query) {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query || {})) {
     if (value === undefined || value === null || value === '') continue;
+    if (Array.isArray(value) && value.length === 0) continue;
     params.set(name, Array.isArray(value) ? value.join(',') : String(value));
   }
   const text = params.toString();

@@ -168,14 +168,14 @@ export function SelectAllBanner({ selection, total, pageCount, hasMore }) {
   if (!selection.any) return null;
   if (selection.all) {
     return html`<div class="select-banner" role="status">
-      All ${total === null ? '' : html`<strong>${formatNumber(total)}</strong>`} contacts matching this view are
-      selected. Actions apply to the view's filter as the server evaluates it.
+      ${'All '}${total === null ? '' : html`<strong>${formatNumber(total)}</strong> `}contacts matching this view are selected.${' '}
+      Actions apply to the view's filter as the server evaluates it when they run.
     </div>`;
   }
   const more = hasMore || (total !== null && total > selection.size);
   if (!more) return null;
   return html`<div class="select-banner" role="status">
-    ${plural(selection.size, 'contact')} selected${selection.size >= pageCount ? ' on this page' : ''}.
+    ${plural(selection.size, 'contact')} selected${selection.size >= pageCount ? ' on this page' : ''}.${' '}
     <button type="button" class="link" data-testid="select-all-matching" onClick=${selection.selectAll}>
       Select all ${total === null ? 'matching' : `${formatNumber(total)} matching`} contacts
     </button>

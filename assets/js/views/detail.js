@@ -495,7 +495,7 @@ function Timeline({ contactId, revision }) {
           )}
         </ol>`}
     ${cursor &&
-    html`<button type="button" class="link" disabled=${loadingMore} onClick=${more}>
+    html`<button type="button" class="link" data-testid="timeline-more" disabled=${loadingMore} onClick=${more}>
       ${loadingMore ? 'Loading…' : 'Show older events'}
     </button>`}
     ${events && events.length === 0 && html`<p class="muted">${plural(0, 'event')}.</p>`}

@@ -152,8 +152,8 @@ function NewImport() {
     ${preview &&
     html`<div class="import-preview">
       <p>
-        Read as <strong>${preview.encoding}</strong>${preview.bom ? ' (with a byte-order mark)' : ''}, columns separated by
-        <strong>${preview.delimiter === 'tab' ? 'tabs' : `“${preview.delimiter}”`}</strong>.
+        Read as <strong>${preview.encoding}</strong>${preview.bom ? ' (with a byte-order mark)' : ''}, columns separated by${' '}
+        <strong>${preview.delimiter === 'tab' ? 'tabs' : `“${preview.delimiter}”`}</strong>.${' '}
         ${plural(preview.headers.length, 'column')}; the first ${plural(preview.rows.length, 'row')} below.
       </p>
       <div class="scroll-x">
@@ -317,7 +317,7 @@ function Progress({ imp, rate, onCancel }) {
     <h2>${imp.status === 'queued' ? 'Waiting to start…' : 'Importing…'}</h2>
     <progress class="bar" max=${total || 1} value=${total ? imp.processed : 0} aria-label="Rows processed">${Math.round(share)}%</progress>
     <p>
-      <strong data-testid="import-processed">${formatNumber(imp.processed)}</strong> of
+      <strong data-testid="import-processed">${formatNumber(imp.processed)}</strong>${' of '}
       <strong data-testid="import-total">${total === null || total === undefined ? 'counting…' : formatNumber(total)}</strong> rows
       ${rate !== null && html` · ${formatNumber(Math.round(rate))} rows/s`}
       ${imp.failed > 0 && html` · <span class="danger-text">${plural(imp.failed, 'row')} failed so far</span>`}
@@ -370,7 +370,7 @@ function Summary({ imp }) {
       )}
     </div>
     <p class="muted">
-      ${formatNumber(imp.processed)} of ${formatNumber(imp.totalRows ?? imp.processed)} rows processed.
+      ${formatNumber(imp.processed)} of ${formatNumber(imp.totalRows ?? imp.processed)} rows processed.${' '}
       ${imp.finishedAt && html`Finished <${Time} iso=${imp.finishedAt} />.`}
     </p>
     <div class="form-actions">
