@@ -41,7 +41,8 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// How long a download link from `POST /api/contacts/export/link`
     /// stays valid, in seconds.
-    #[arg(long, env = "ROSTER_EXPORT_LINK_TTL_SECS", default_value_t = DEFAULT_EXPORT_LINK_TTL_SECS)]
+    #[arg(long, env = "ROSTER_EXPORT_LINK_TTL_SECS", default_value_t = DEFAULT_EXPORT_LINK_TTL_SECS,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub export_link_ttl_secs: u64,
 }
 

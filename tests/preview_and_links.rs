@@ -232,3 +232,67 @@ fn an_export_link_is_bound_to_its_organization() {
     let r = Client::send(reader.request(Method::POST, "/api/contacts/export/link"));
     assert_eq!(r.status, 200);
 }
+
+#[test]
+fn a_head_does_not_spend_a_link_and_revoking_the_key_voids_it() {
+    let server = Server::start_without_lookups();
+    let key = server.create_key("acme", "write");
+    let c = server.client_with_key(&key);
+    seed(&c);
+    let url = |c: &Client| {
+        Client::send(c.request(Method::POST, "/api/contacts/export/link")).body["url"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = url(&c);
+    let anonymous = server.anonymous();
+    let head = Client::send(anonymous.request(Method::HEAD, &first));
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        anonymous.get(&first).status,
+        200,
+        "the HEAD left the link unspent"
+    );
+
+    let second = url(&c);
+    let list = common::roster_cli(&["keys", "list"], &server.data_dir);
+    let key_id = list
+        .lines()
+        .filter(|l| l.contains("acme"))
+        .find_map(|l| l.split_whitespace().find(|w| w.len() == 36))
+        .unwrap()
+        .to_string();
+    common::roster_cli(&["keys", "revoke", &key_id], &server.data_dir);
+    assert_eq!(
+        anonymous.get(&second).status,
+        404,
+        "a revoked key's links stop working"
+    );
+}
+
+#[test]
+fn an_organization_holds_a_bounded_number_of_unused_links() {
+    let server = Server::start_without_lookups();
+    let c = server.client("acme");
+    let other = server.client("other");
+    for _ in 0..100 {
+        let r = Client::send(c.request(Method::POST, "/api/contacts/export/link"));
+        assert_eq!(r.status, 200);
+    }
+    let r = Client::send(c.request(Method::POST, "/api/contacts/export/link"));
+    assert_eq!(r.status, 429);
+    assert_eq!(r.code(), "rate_limited");
+    let r = Client::send(other.request(Method::POST, "/api/contacts/export/link"));
+    assert_eq!(r.status, 200, "another organization is not held up");
+}
+
+#[test]
+fn a_multipart_preview_over_the_limit_is_413() {
+    let server = Server::start_without_lookups();
+    let c = server.client("acme");
+    let big = "email\n".to_string() + &"someone@example.org\n".repeat(60_000);
+    let r = c.post_multipart("/api/imports/preview", big.as_bytes(), None);
+    assert_eq!(r.status, 413, "{}", r.text);
+    assert_eq!(r.code(), "payload_too_large");
+}

@@ -502,6 +502,10 @@ fn a_read_only_key_sees_no_control_that_writes() {
             "a read-only key must not see {id}"
         );
     }
+    b.open("/#/contacts?contact=new");
+    let notice = b.el("[data-testid=detail] .notice").text();
+    assert!(notice.contains("read access"), "{notice}");
+    assert!(b.all(&tid("contact-form")).is_empty());
     b.open("/#/tags");
     b.testid("tag-item");
     assert!(b.all(&tid("tag-rename")).is_empty() && b.all(&tid("tag-delete")).is_empty());

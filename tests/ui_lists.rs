@@ -166,6 +166,12 @@ fn a_segment_is_saved_reopened_after_reload_renamed_edited_and_deleted() {
     };
     seed(&api, 20);
     api.post("/api/segments", &json!({"name": "Taken", "filters": {}}));
+    let zipped = api
+        .post(
+            "/api/segments",
+            &json!({"name": "By ZIP", "filters": {"zip": "27601", "state": ["NC"]}}),
+        )
+        .body;
     b.reload();
     b.testid("filter-state-input").type_text("NC" + Key::Enter);
     b.wait_until("four NC rows", |b| b.row_ids().len() == 4);
@@ -230,6 +236,24 @@ fn a_segment_is_saved_reopened_after_reload_renamed_edited_and_deleted() {
     assert_eq!(saved["filters"]["tags"], json!(["phonebank"]));
     assert_eq!(saved["filters"]["state"], json!(["NC"]));
     b.wait_until("two contacts", |b| b.row_ids().len() == 2);
+
+    // Editing a segment keeps the filters the UI shows (a ZIP among them).
+    let zid = zipped["id"].as_str().unwrap();
+    b.open(&format!("/#/contacts?segment={zid}"));
+    b.wait_until("its title", |b| b.el("#contacts-title").text() == "By ZIP");
+    b.all(".segment-head button")
+        .into_iter()
+        .find(|e| e.text() == "Edit filters")
+        .expect("edit filters")
+        .click();
+    assert_eq!(b.testid("filter-zip").value(), "27601");
+    b.testid("update-segment").click();
+    b.wait_until("back on the segment", |b| {
+        b.el("#contacts-title").text() == "By ZIP"
+    });
+    let kept = api.get(&format!("/api/segments/{zid}")).body;
+    assert_eq!(kept["filters"]["zip"], "27601");
+    assert_eq!(kept["filters"]["state"], json!(["NC"]));
 
     b.testid("nav-segments").click();
     b.el(&format!("[data-testid=segment-item][data-id=\"{id}\"]"));

@@ -7,6 +7,12 @@ import { html, useEffect, useRef, useState } from './html.js';
 
 let showDialog = () => {};
 let showToast = () => {};
+// Each dialog is a new one, even when it follows another at once.
+let dialogs = 0;
+const openDialog = (props) => {
+  dialogs += 1;
+  showDialog({ ...props, serial: dialogs });
+};
 
 /**
  * Asks for confirmation; resolves true or false. `count` is stated in the
@@ -15,7 +21,7 @@ let showToast = () => {};
  */
 export function confirm({ title, message, count, confirmLabel = 'Confirm', danger = false }) {
   return new Promise((resolve) => {
-    showDialog({ title, message, count, confirmLabel, danger, resolve });
+    openDialog({ title, message, count, confirmLabel, danger, resolve });
   });
 }
 
@@ -43,7 +49,7 @@ export function Overlays() {
     setDialog(null);
   };
   return html`
-    ${dialog && html`<${Dialog} ...${dialog} onClose=${close} />`}
+    ${dialog && html`<${Dialog} key=${dialog.serial} ...${dialog} onClose=${close} />`}
     ${note &&
     html`<div class="toast toast-${note.kind}" role="status" data-testid="toast">
       <span>${note.message}</span>
@@ -59,7 +65,7 @@ export function Overlays() {
  */
 export function prompt({ title, message, label, value = '', testid, confirmLabel = 'Save', submit }) {
   return new Promise((resolve) => {
-    showDialog({ title, message, input: { label, value, testid }, confirmLabel, submit, resolve });
+    openDialog({ title, message, input: { label, value, testid }, confirmLabel, submit, resolve });
   });
 }
 

@@ -6,7 +6,7 @@ import { createContext, useContext } from './html.js';
 
 export const Session = createContext(null);
 
-/** `{ me, canWrite, view, navigate, revision, changed, segments, reloadSegments }` */
+/** `{ me, canWrite, view, navigate, revision, changed, segments, segmentsError, reloadSegments }` */
 export function useSession() {
   return useContext(Session);
 }

@@ -7,7 +7,7 @@ import { useCallback, useEffect, useRef, useState } from './html.js';
 export const PAGES = ['contacts', 'segments', 'tags', 'imports'];
 
 /** The contacts filters a view can carry, as the API names them. */
-export const FILTER_KEYS = ['search', 'tags', 'tagsLogic', 'state', 'isTextable', 'optedOut', 'hasEmail', 'hasPhone'];
+export const FILTER_KEYS = ['search', 'tags', 'tagsLogic', 'state', 'zip', 'isTextable', 'optedOut', 'hasEmail', 'hasPhone'];
 
 const LISTS = new Set(['tags', 'state']);
 
@@ -18,6 +18,7 @@ export function emptyView() {
     tags: [],
     tagsLogic: 'OR',
     state: [],
+    zip: '',
     isTextable: '',
     optedOut: '',
     hasEmail: '',
@@ -77,6 +78,7 @@ export function hasFilters(view) {
       view.search.trim() ||
       view.tags.length ||
       view.state.length ||
+      view.zip.trim() ||
       view.isTextable ||
       view.optedOut ||
       view.hasEmail ||
@@ -103,6 +105,7 @@ export function filterQuery(view) {
     tags: view.tags,
     tagsLogic: view.tags.length > 1 ? view.tagsLogic : '',
     state: view.state,
+    zip: view.zip.trim(),
     isTextable: view.isTextable,
     optedOut: view.optedOut,
     hasEmail: view.hasEmail,
@@ -119,6 +122,7 @@ export function filterJson(view) {
     filter.tagsLogic = view.tagsLogic;
   }
   if (view.state.length) filter.state = view.state;
+  if (view.zip.trim()) filter.zip = view.zip.trim();
   for (const name of ['isTextable', 'optedOut', 'hasEmail', 'hasPhone']) {
     if (view[name]) filter[name] = view[name] === 'true';
   }
@@ -134,6 +138,7 @@ export function viewOfFilter(view, filter) {
     tags: filter.tags || [],
     tagsLogic: filter.tagsLogic === 'AND' ? 'AND' : 'OR',
     state: filter.state || [],
+    zip: filter.zip || '',
     isTextable: bool(filter.isTextable),
     optedOut: bool(filter.optedOut),
     hasEmail: bool(filter.hasEmail),

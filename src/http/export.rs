@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Json;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
+use axum::http::Method;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
@@ -20,17 +21,24 @@ use crate::csvio::export::{self, Format};
 use crate::error::{AppError, AppResult};
 use crate::model::ContactFilter;
 use crate::model::time::{format_ms, now_ms};
+use crate::store::keys;
 
 /// What a download link exports: resolved when the link is made, so the
 /// download needs no key.
 #[derive(Debug, Clone)]
 struct Link {
+    /// The key that made the link: revoking it voids the link too.
+    key_id: String,
     org: i64,
     org_uuid: String,
     filter: ContactFilter,
     format: Format,
     expires: Instant,
 }
+
+/// Unused links an organization may hold at once, and the server in all.
+const MAX_LINKS_PER_ORG: usize = 100;
+const MAX_LINKS: usize = 10_000;
 
 /// Download links not yet used. In memory: a link lives about a minute, and
 /// one made before a restart has no use after it.
@@ -40,22 +48,31 @@ pub struct ExportLinks {
 }
 
 impl ExportLinks {
-    fn issue(&self, link: Link) -> String {
-        let secret: [u8; 32] = rand::random();
-        let token = hex::encode(secret);
+    fn issue(&self, link: Link) -> AppResult<String> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         links.retain(|_, l| l.expires > now);
+        let of_org = links.values().filter(|l| l.org == link.org).count();
+        if of_org >= MAX_LINKS_PER_ORG || links.len() >= MAX_LINKS {
+            return Err(AppError::TooManyRequests(
+                "too many unused export links; use or let expire the ones already made".into(),
+            ));
+        }
+        let secret: [u8; 32] = rand::random();
+        let token = hex::encode(secret);
         links.insert(token.clone(), link);
-        token
+        Ok(token)
     }
 
-    /// The link behind `token`, at most once and only before it expires.
-    fn redeem(&self, token: &str) -> Option<Link> {
+    /// The link behind `token` if it is still valid; `spend` removes it.
+    fn get(&self, token: &str, spend: bool) -> Option<Link> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
-        links
-            .remove(token)
-            .filter(|link| link.expires > Instant::now())
+        let link = if spend {
+            links.remove(token)
+        } else {
+            links.get(token).cloned()
+        };
+        link.filter(|link| link.expires > Instant::now())
     }
 }
 
@@ -104,14 +121,20 @@ pub async fn link(
 ) -> AppResult<Json<Value>> {
     let format = Format::parse(query.get("format").as_deref())?;
     let filter = resolve_filter(&state, &auth, &query).await?;
+    if filter.search.is_some() {
+        // A download that could only fail after its headers are sent is
+        // refused now instead.
+        state.search.ready()?;
+    }
     let ttl = Duration::from_secs(state.config.export_link_ttl_secs);
     let token = state.export_links.issue(Link {
+        key_id: auth.0.key_id.clone(),
         org: auth.org(),
         org_uuid: auth.org_id().to_string(),
         filter,
         format,
         expires: Instant::now() + ttl,
-    });
+    })?;
     Ok(Json(json!({
         "url": format!("/api/contacts/export/download/{token}"),
         "expiresAt": format_ms(now_ms() + ttl.as_millis() as i64),
@@ -119,14 +142,35 @@ pub async fn link(
 }
 
 /// `GET /api/contacts/export/download/:token`: no key; the token is the
-/// credential, and it is spent by this request.
+/// credential, and a GET spends it. A HEAD (a prefetcher, a download
+/// manager) only says whether it is still valid.
 pub async fn download(
     State(state): State<AppState>,
+    method: Method,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    let link = state.export_links.redeem(&token).ok_or_else(|| {
-        AppError::NotFound("this download link has expired or has already been used".into())
-    })?;
+    let spend = method != Method::HEAD;
+    let gone =
+        || AppError::NotFound("this download link has expired or has already been used".into());
+    let link = state.export_links.get(&token, spend).ok_or_else(gone)?;
+    let key_id = link.key_id.clone();
+    if !state
+        .db
+        .read(move |conn| keys::is_active(conn, &key_id))
+        .await?
+    {
+        return Err(gone());
+    }
+    if !spend {
+        return Ok((
+            [
+                (CONTENT_TYPE, link.format.content_type()),
+                (CACHE_CONTROL, "no-store"),
+            ],
+            Body::empty(),
+        )
+            .into_response());
+    }
     Ok(stream(
         &state,
         link.org,

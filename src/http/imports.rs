@@ -269,6 +269,15 @@ pub async fn cancel(
 /// enough to show its header and first rows.
 pub const MAX_PREVIEW: usize = 1024 * 1024;
 
+/// A multipart read error, as 413 when the body passed its limit.
+fn preview_error(e: axum::extract::multipart::MultipartError) -> AppError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::PayloadTooLarge(MAX_PREVIEW)
+    } else {
+        read_error(e)
+    }
+}
+
 /// Collects at most [`MAX_PREVIEW`] bytes, else 413.
 fn push_capped(buf: &mut Vec<u8>, chunk: &[u8]) -> AppResult<()> {
     if buf.len() + chunk.len() > MAX_PREVIEW {
@@ -304,11 +313,11 @@ pub async fn preview(
                 .await
                 .map_err(read_error)?;
             let mut file = false;
-            while let Some(mut field) = multipart.next_field().await.map_err(read_error)? {
+            while let Some(mut field) = multipart.next_field().await.map_err(preview_error)? {
                 match field.name() {
                     Some("file") if !file => {
                         file = true;
-                        while let Some(chunk) = field.chunk().await.map_err(read_error)? {
+                        while let Some(chunk) = field.chunk().await.map_err(preview_error)? {
                             push_capped(&mut bytes, &chunk)?;
                         }
                     }

@@ -79,7 +79,11 @@ pub fn router(state: AppState) -> Router {
         .route("/contacts/export/link", post(export::link))
         .route("/contacts/export/download/{token}", get(export::download))
         .route("/imports", get(imports::list))
-        .route("/imports/preview", post(imports::preview))
+        .route(
+            "/imports/preview",
+            // The file part has its own limit; the body may carry a little more.
+            post(imports::preview).layer(DefaultBodyLimit::max(imports::MAX_PREVIEW + 64 * 1024)),
+        )
         .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 

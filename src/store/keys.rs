@@ -139,3 +139,12 @@ pub fn describe(conn: &Connection, key_id: &str) -> AppResult<Option<(String, i6
         )
         .optional()?)
 }
+
+/// Whether the key `key_id` exists and is not revoked.
+pub fn is_active(conn: &Connection, key_id: &str) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM api_keys WHERE id = ?1 AND revoked_at IS NULL")?
+        .query_row([key_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

@@ -7,7 +7,7 @@ import { confirm, prompt, toast } from '../components.js';
 import { useSession } from '../context.js';
 import { formatNumber, plural } from '../format.js';
 import { html, useEffect, useRef, useState } from '../html.js';
-import { filterJson } from '../state.js';
+import { filterJson, listQuery } from '../state.js';
 
 /** The selection of one view; it clears whenever `viewKey` changes. */
 export function useSelection(viewKey) {
@@ -29,6 +29,14 @@ export function useSelection(viewKey) {
     size: ids.size,
     any: all || ids.size > 0,
     selectAll: () => setAll(true),
+    /** Keeps only the ids in `visible` (a reload may have dropped some). */
+    retain(visible) {
+      const keep = new Set(visible);
+      setIds((prev) => {
+        const next = new Set([...prev].filter((id) => keep.has(id)));
+        return next.size === prev.size ? prev : next;
+      });
+    },
     toggle(contacts, index, shift) {
       const id = contacts[index].id;
       const next = new Set(all ? contacts.map((c) => c.id) : ids);
@@ -90,8 +98,14 @@ function target(selection, view) {
 export function BulkBar({ selection, total }) {
   const { view, changed } = useSession();
   const [running, setRunning] = useState(false);
+  // The view when the action is sent, which Back may have changed while a
+  // dialog was open.
+  const latest = useRef(view);
+  latest.current = view;
   if (!selection.any) return null;
   const count = selection.all ? total : selection.size;
+  // "Everything matching" is confirmed with its count, so it waits for it.
+  const waiting = selection.all && total === null;
 
   const run = async (action) => {
     let tag = null;
@@ -121,6 +135,10 @@ export function BulkBar({ selection, total }) {
       danger: action === 'delete' || action === 'optIn',
     });
     if (!ok) return;
+    if (JSON.stringify(listQuery(latest.current)) !== JSON.stringify(listQuery(view))) {
+      toast('The view changed before the action was sent; nothing was done.', 'error');
+      return;
+    }
     setRunning(true);
     try {
       const body = { action, ...target(selection, view) };
@@ -153,7 +171,8 @@ export function BulkBar({ selection, total }) {
           type="button"
           class=${action === 'delete' ? 'danger-text' : ''}
           data-testid=${testid}
-          disabled=${running}
+          disabled=${running || waiting}
+          title=${waiting ? 'Waiting for the count of matching contacts' : null}
           onClick=${() => run(action)}
         >
           ${label}

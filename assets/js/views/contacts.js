@@ -31,7 +31,10 @@ export function ContactsPage() {
   const { view, navigate, revision, canWrite, segments } = useSession();
   const [list, setList] = useState({ status: 'loading', contacts: [], cursor: null, hasMore: false, error: null });
   const [total, setTotal] = useState(null);
+  const [totalError, setTotalError] = useState(null);
   const [retry, setRetry] = useState(0);
+  const [recount, setRecount] = useState(0);
+  const more = useRef(null);
   const query = listQuery(view);
   const queryKey = JSON.stringify(query);
   const selection = useSelection(queryKey);
@@ -41,11 +44,14 @@ export function ContactsPage() {
   // it is read, whatever counting the matches costs.
   useAbortableEffect(
     (signal) => {
+      more.current?.abort();
       setList((l) => ({ ...l, status: 'loading', error: null }));
       api
         .listContacts({ ...query, limit: PAGE_SIZE }, signal)
         .then((page) => {
           setList({ status: 'ready', contacts: page.contacts, cursor: page.cursor, hasMore: page.hasMore, error: null });
+          // A write may have moved selected contacts out of the view.
+          selection.retain(page.contacts.map((c) => c.id));
           markOnce('roster:first-rows');
         })
         .catch((error) => {
@@ -57,21 +63,28 @@ export function ContactsPage() {
   useAbortableEffect(
     (signal) => {
       setTotal(null);
+      setTotalError(null);
       api
         .listContacts({ ...query, limit: 1, includeTotal: true }, signal)
         .then((page) => {
           setTotal(page.total);
           markOnce('roster:total');
         })
-        .catch(() => {});
+        .catch((error) => {
+          if (error.name !== 'AbortError') setTotalError(error);
+        });
     },
-    [queryKey, revision],
+    [queryKey, revision, recount],
   );
 
+  // A next page belongs to the view it was asked for: a change of view
+  // aborts it (above), so it can never be appended to another view's rows.
   const loadMore = async () => {
+    const controller = new AbortController();
+    more.current = controller;
     setList((l) => ({ ...l, status: 'more' }));
     try {
-      const page = await api.listContacts({ ...query, limit: PAGE_SIZE, cursor: list.cursor });
+      const page = await api.listContacts({ ...query, limit: PAGE_SIZE, cursor: list.cursor }, controller.signal);
       setList((l) => ({
         status: 'ready',
         contacts: [...l.contacts, ...page.contacts],
@@ -80,7 +93,7 @@ export function ContactsPage() {
         error: null,
       }));
     } catch (error) {
-      setList((l) => ({ ...l, status: 'ready', error }));
+      if (error.name !== 'AbortError') setList((l) => ({ ...l, status: 'ready', error }));
     }
   };
 
@@ -96,12 +109,17 @@ export function ContactsPage() {
         <div class="page-title">
           <h1 id="contacts-title">${segment ? segment.name : 'Contacts'}</h1>
           <span class="total" data-testid="total" aria-live="polite">
-            ${total === null ? html`<span class="muted">Counting…</span>` : plural(total, 'contact')}
+            ${totalError
+              ? html`<span class="danger-text">Could not count the matches.</span>${' '}
+                  <button type="button" class="link" onClick=${() => setRecount((r) => r + 1)}>Retry</button>`
+              : total === null
+                ? html`<span class="muted">Counting…</span>`
+                : plural(total, 'contact')}
           </span>
         </div>
         <div class="page-actions">
           <${ExportButton} view=${view} />
-          ${!view.segment && filtered && canWrite && html`<${SaveSegmentButton} view=${view} />`}
+          ${!view.segment && (filtered || view.editSegment) && canWrite && html`<${SaveSegmentButton} view=${view} />`}
           ${canWrite &&
           html`<button type="button" class="primary" data-testid="new-contact" onClick=${() => navigate({ contact: 'new' })}>
             New contact
@@ -142,6 +160,27 @@ export function ContactsPage() {
   `;
 }
 
+/** An exact ZIP, applied on Enter or when the box loses focus. */
+function ZipFilter() {
+  const { view, navigate } = useSession();
+  const [text, setText] = useState(view.zip);
+  useEffect(() => setText(view.zip), [view.zip]);
+  const apply = () => text.trim() !== view.zip && navigate({ zip: text.trim() });
+  return html`<label class="field zip-field" for="filter-zip">
+    <span class="label">ZIP</span>
+    <input
+      id="filter-zip"
+      data-testid="filter-zip"
+      inputmode="numeric"
+      placeholder="Any"
+      value=${text}
+      onInput=${(e) => setText(e.target.value)}
+      onBlur=${apply}
+      onKeyDown=${(e) => e.key === 'Enter' && apply()}
+    />
+  </label>`;
+}
+
 const ANY_YES_NO = (yes, no) => [
   ['', 'Any'],
   ['true', yes],
@@ -172,7 +211,7 @@ function Filters({ suggestions }) {
   }, [text]);
 
   const set = (patch) => navigate(patch);
-  const active = [view.tags.length, view.state.length, view.isTextable, view.optedOut, view.hasEmail, view.hasPhone].filter(Boolean).length;
+  const active = [view.tags.length, view.state.length, view.zip, view.isTextable, view.optedOut, view.hasEmail, view.hasPhone].filter(Boolean).length;
   return html`
     <div class=${open ? 'filters open' : 'filters'} role="search">
       <label class="field search-field" for="search">
@@ -226,6 +265,7 @@ function Filters({ suggestions }) {
           normalize=${stateCode}
           onChange=${(state) => set({ state })}
         />
+        <${ZipFilter} />
         <${Select}
           label="Textable"
           testid="filter-textable"
@@ -272,6 +312,7 @@ function describeFilters(view) {
     view.search.trim() && `search “${view.search.trim()}”`,
     view.tags.length && `${view.tags.length > 1 ? (view.tagsLogic === 'AND' ? 'all of' : 'any of') : 'tag'} ${view.tags.join(', ')}`,
     view.state.length && `state ${view.state.join(', ')}`,
+    view.zip.trim() && `ZIP ${view.zip.trim()}`,
     yesNo(view.isTextable, 'textable', 'not textable'),
     yesNo(view.optedOut, 'opted out', 'opted in'),
     yesNo(view.hasEmail, 'has email', 'no email'),
@@ -319,6 +360,7 @@ function ContactTable({ contacts, terms, busy, selection, openId, onOpen }) {
               data-testid="select-page"
               aria-label="Select this page"
               checked=${selection.pageChecked(contacts)}
+              disabled=${busy}
               onChange=${(e) => selection.selectPage(contacts, e.target.checked)}
             />
           </th>`}
@@ -355,13 +397,14 @@ function ContactTable({ contacts, terms, busy, selection, openId, onOpen }) {
                 data-testid="select-row"
                 aria-label=${`Select ${displayName(c)}`}
                 checked=${selection.has(c.id)}
+                disabled=${busy}
                 onClick=${(e) => selection.toggle(contacts, index, e.shiftKey)}
               />
             </td>`}
             <td class="name" data-label="Name">
-              ${c.isStarred && html`<span class="star" title="Starred" aria-label="Starred">★</span>`}
+              ${c.isStarred && html`<span class="star" title="Starred" aria-label="Starred">★ </span>`}
               <span class="name-text">${highlight(displayName(c), terms)}</span>
-              ${c.isArchived && html`<span class="badge">archived</span>`}
+              ${c.isArchived && html` <span class="badge">archived</span>`}
             </td>
             <td data-label="Phone" class="nowrap">${formatPhone(c.phone)}</td>
             <td data-label="Email" class="email">${highlight(c.email || '', terms)}</td>

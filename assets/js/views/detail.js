@@ -13,15 +13,7 @@ const LOOKUP_POLL_MS = 500;
 const LOOKUP_POLL_LIMIT = 60;
 
 export function DetailPanel({ id, onClose }) {
-  const { canWrite, revision, changed, navigate } = useSession();
-  const [contact, setContact] = useState(null);
-  const [error, setError] = useState(null);
-  const [editing, setEditing] = useState(false);
   const [outcome, setOutcome] = useState(null);
-  const [historyRevision, setHistoryRevision] = useState(0);
-  const panel = useRef(null);
-  const heading = useRef(null);
-  const creating = id === 'new';
 
   // Focus moves into the panel, and back where it was when the panel
   // closes: the element that opened it, or else its row (the list may have
@@ -41,15 +33,30 @@ export function DetailPanel({ id, onClose }) {
     };
   }, []);
 
+  // One panel per contact: nothing of one contact (its form, a note being
+  // typed, a late answer) can reach another's.
+  return html`<${Panel}
+    key=${id}
+    id=${id}
+    outcome=${outcome?.id === id ? outcome.outcome : null}
+    onCreated=${(c, how) => setOutcome({ id: c.id, outcome: how })}
+    onClose=${onClose}
+  />`;
+}
+
+function Panel({ id, outcome, onCreated, onClose }) {
+  const { canWrite, revision, changed, navigate } = useSession();
+  const [contact, setContact] = useState(null);
+  const [error, setError] = useState(null);
+  const [editing, setEditing] = useState(false);
+  const [historyRevision, setHistoryRevision] = useState(0);
+  const panel = useRef(null);
+  const heading = useRef(null);
+  const creating = id === 'new';
+
   useEffect(() => {
-    setEditing(false);
-    if (outcome && outcome.id !== id) setOutcome(null);
-    if (creating) {
-      setContact(null);
-      return undefined;
-    }
+    if (creating) return undefined;
     const controller = new AbortController();
-    setError(null);
     api
       .getContact(id, controller.signal)
       .then((c) => {
@@ -62,7 +69,7 @@ export function DetailPanel({ id, onClose }) {
         if (err.name !== 'AbortError') setError(err);
       });
     return () => controller.abort();
-  }, [id]);
+  }, []);
 
   useEffect(() => {
     const onKey = (event) => {
@@ -129,15 +136,17 @@ export function DetailPanel({ id, onClose }) {
       </header>
       <div class="panel-body">
         ${creating
-          ? html`<${ContactForm}
-              mode="create"
-              onCancel=${onClose}
-              onSaved=${(c, how) => {
-                setOutcome({ id: c.id, outcome: how });
-                changed();
-                navigate({ contact: c.id }, { replace: true });
-              }}
-            />`
+          ? canWrite
+            ? html`<${ContactForm}
+                mode="create"
+                onCancel=${onClose}
+                onSaved=${(c, how) => {
+                  onCreated(c, how);
+                  changed();
+                  navigate({ contact: c.id }, { replace: true });
+                }}
+              />`
+            : html`<p class="notice">This API key has read access: it cannot create contacts.</p>`
           : error
             ? html`<${Banner} error=${error} />`
             : !contact
@@ -157,7 +166,7 @@ export function DetailPanel({ id, onClose }) {
                     }}
                   />`
                 : html`
-                    ${outcome?.id === contact.id && html`<${Outcome} outcome=${outcome.outcome} />`}
+                    ${outcome && html`<${Outcome} outcome=${outcome} />`}
                     ${canWrite &&
                     html`<div class="panel-actions">
                       <button type="button" class="primary" data-testid="edit" onClick=${() => setEditing(true)}>Edit</button>
@@ -252,11 +261,15 @@ function lookupText(c) {
 
 function Messaging({ contact, canWrite, onChange }) {
   const [polling, setPolling] = useState(false);
+  // The answer did not come while the panel watched (a provider retrying
+  // with back-off): say so and let the user ask again.
+  const [gaveUp, setGaveUp] = useState(false);
   useEffect(() => {
     if (contact.lookupStatus !== 'pending') return undefined;
     let tries = 0;
     let stopped = false;
     setPolling(true);
+    setGaveUp(false);
     const tick = async () => {
       if (stopped) return;
       tries += 1;
@@ -264,11 +277,14 @@ function Messaging({ contact, canWrite, onChange }) {
         const next = await api.getContact(contact.id);
         if (next.lookupStatus !== 'pending' || tries >= LOOKUP_POLL_LIMIT) {
           setPolling(false);
-          if (!stopped && next.lookupStatus !== 'pending') onChange(next);
+          if (stopped) return;
+          if (next.lookupStatus !== 'pending') onChange(next);
+          else setGaveUp(true);
           return;
         }
       } catch {
         setPolling(false);
+        setGaveUp(true);
         return;
       }
       setTimeout(tick, LOOKUP_POLL_MS);
@@ -302,10 +318,17 @@ function Messaging({ contact, canWrite, onChange }) {
           ${contact.lineType && html` <span class="muted">(${contact.lineType})</span>`}
           ${contact.lookedUpAt && html` <span class="muted">checked <${Time} iso=${contact.lookedUpAt} /></span>`}
           ${polling && html` <${Spinner} label="Looking up" />`}
-        </span>
+          ${gaveUp && html` <span class="muted">(no answer yet; the lookup is still queued)</span>`}
+        </span>${' '}
         ${canWrite &&
         contact.phone &&
-        html`<button type="button" class="link" data-testid="rerun-lookup" disabled=${contact.lookupStatus === 'pending'} onClick=${rerun}>
+        html`<button
+          type="button"
+          class="link"
+          data-testid="rerun-lookup"
+          disabled=${contact.lookupStatus === 'pending' && !gaveUp}
+          onClick=${rerun}
+        >
           Look up again
         </button>`}
       <//>
@@ -461,31 +484,40 @@ function Timeline({ contactId, revision }) {
   const [events, setEvents] = useState(null);
   const [cursor, setCursor] = useState(null);
   const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState(null);
+  const [retry, setRetry] = useState(0);
   useEffect(() => {
     const controller = new AbortController();
     api
       .timeline(contactId, null, controller.signal)
       .then((page) => {
+        setError(null);
         setEvents(page.events);
         setCursor(page.hasMore ? page.cursor : null);
       })
-      .catch(() => {});
+      .catch((err) => {
+        if (err.name !== 'AbortError') setError(err);
+      });
     return () => controller.abort();
-  }, [contactId, revision]);
+  }, [contactId, revision, retry]);
   const more = async () => {
     setLoadingMore(true);
     try {
       const page = await api.timeline(contactId, cursor);
       setEvents((e) => [...e, ...page.events]);
       setCursor(page.hasMore ? page.cursor : null);
+    } catch (err) {
+      toast(err.message, 'error');
     } finally {
       setLoadingMore(false);
     }
   };
   return html`<section class="panel-section">
     <h3>History</h3>
-    ${events === null
-      ? html`<${Spinner} />`
+    ${error
+      ? html`<${Banner} error=${error} onRetry=${() => setRetry((r) => r + 1)} />`
+      : events === null
+        ? html`<${Spinner} />`
       : html`<ol class="timeline">
           ${events.map(
             (event) => html`<li class="timeline-event" data-testid="timeline-event" data-type=${event.type} key=${event.id}>

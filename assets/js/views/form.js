@@ -178,7 +178,7 @@ export function ContactForm({ mode, contact, onSaved, onCancel }) {
     field=${field}
     value=${values[field]}
     error=${errors[field]}
-    onInput=${(v) => setValues({ ...values, [field]: v })}
+    onInput=${(v) => setValues((current) => ({ ...current, [field]: v }))}
     ...${props}
   />`;
   const knownErrors = new Set([...TEXT_FIELDS, 'tags', 'customFields']);
@@ -241,7 +241,7 @@ export function ContactForm({ mode, contact, onSaved, onCancel }) {
               type="checkbox"
               name=${flag}
               checked=${flags[flag]}
-              onChange=${(e) => setFlags({ ...flags, [flag]: e.target.checked })}
+              onChange=${(e) => setFlags((current) => ({ ...current, [flag]: e.target.checked }))}
             />
             ${FIELD_LABELS[flag]}
           </label>`,

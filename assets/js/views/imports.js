@@ -74,8 +74,11 @@ function NewImport() {
   const [over, setOver] = useState(false);
   const input = useRef(null);
 
+  // Only the preview of the file chosen last is shown.
+  const chosenLast = useRef(null);
   const choose = async (chosen) => {
     if (!chosen) return;
+    chosenLast.current = chosen;
     setFile(chosen);
     setPreview(null);
     setError(null);
@@ -84,19 +87,22 @@ function NewImport() {
       const form = new FormData();
       form.append('file', await head(chosen), chosen.name);
       const answer = await api.previewImport(form);
+      if (chosenLast.current !== chosen) return;
       setPreview(answer);
       setTargets(answer.mapping);
     } catch (err) {
-      setError(err);
+      if (chosenLast.current === chosen) setError(err);
     } finally {
-      setBusy(false);
+      if (chosenLast.current === chosen) setBusy(false);
     }
   };
 
   const start = async () => {
+    // The mapping names columns by header; a repeated header can only be
+    // mapped by its first column (the others keep the importer's rules).
     const mapping = {};
     preview.headers.forEach((header, i) => {
-      mapping[header] = targets[i];
+      if (!(header in mapping)) mapping[header] = targets[i];
     });
     const form = new FormData();
     form.append('file', file, file.name);
@@ -170,6 +176,7 @@ function NewImport() {
               (header, i) => html`<${MappingRow}
                 key=${i}
                 header=${header}
+                repeated=${preview.headers.indexOf(header) !== i}
                 target=${targets[i]}
                 samples=${preview.rows.map((r) => r[i] ?? '')}
                 onChange=${(t) => setTarget(i, t)}
@@ -211,7 +218,7 @@ function NewImport() {
   </div>`;
 }
 
-function MappingRow({ header, target, samples, onChange }) {
+function MappingRow({ header, repeated, target, samples, onChange }) {
   const kind = targetKind(target);
   const [custom, setCustom] = useState(kind === 'custom' ? target.slice(CUSTOM.length) : header);
   const options = [['skip', 'Skip this column'], ...FIELD_TARGETS, ['custom', 'Custom field…']];
@@ -222,6 +229,7 @@ function MappingRow({ header, target, samples, onChange }) {
         <select
           aria-label=${`Where “${header}” goes`}
           data-testid="import-target"
+          disabled=${repeated}
           value=${kind}
           onChange=${(e) => {
             const k = e.target.value;
@@ -230,7 +238,9 @@ function MappingRow({ header, target, samples, onChange }) {
         >
           ${options.map(([v, label]) => html`<option value=${v} selected=${v === kind}>${label}</option>`)}
         </select>
+        ${repeated && html`<span class="hint">Repeated header: only its first column can be mapped; this one follows the importer's own rules.</span>`}
         ${kind === 'custom' &&
+        !repeated &&
         html`<input
           aria-label="Custom field name"
           data-testid="import-custom-name"

@@ -61,7 +61,7 @@ export function Login({ message, onSignedIn }) {
           ${busy ? 'Checking…' : 'Sign in'}
         </button>
         <p class="help" id="login-help">
-          The server printed a key when it first started. Create more with
+          The server printed a key when it first started. Create more with${' '}
           <code>roster keys create --org NAME --access write</code>. The key is kept in this tab
           only and forgotten when you close it or sign out.
         </p>

@@ -2,7 +2,7 @@
 // segment's contacts, saving the current view, and export of any view.
 
 import { api } from '../api.js';
-import { confirm, prompt, toast } from '../components.js';
+import { Banner, confirm, prompt, toast } from '../components.js';
 import { useSession } from '../context.js';
 import { Time, formatNumber, plural } from '../format.js';
 import { html, useState } from '../html.js';
@@ -62,7 +62,7 @@ async function deleteSegment(segment, reload, after) {
 }
 
 export function SegmentsPage() {
-  const { segments, reloadSegments, navigate, canWrite } = useSession();
+  const { segments, segmentsError, reloadSegments, navigate, canWrite } = useSession();
   return html`<section class="page" aria-labelledby="segments-title">
     <header class="page-head">
       <div class="page-title">
@@ -70,7 +70,9 @@ export function SegmentsPage() {
         ${segments && html`<span class="total">${plural(segments.length, 'segment')}</span>`}
       </div>
     </header>
-    ${segments === null
+    ${segmentsError
+      ? html`<${Banner} error=${segmentsError} onRetry=${reloadSegments} />`
+      : segments === null
       ? html`<div class="progress" data-testid="loading"></div>`
       : segments.length === 0
         ? html`<div class="empty">

@@ -30,11 +30,15 @@ export function Shell({ me, onSignOut }) {
   const [menuOpen, setMenuOpen] = useState(false);
   const canWrite = me.access === 'write';
 
+  const [segmentsError, setSegmentsError] = useState(null);
   const reloadSegments = useCallback(() => {
     api
       .segments()
-      .then((answer) => setSegments(answer.segments))
-      .catch(() => {});
+      .then((answer) => {
+        setSegments(answer.segments);
+        setSegmentsError(null);
+      })
+      .catch(setSegmentsError);
   }, []);
   // Segment counts are live: refresh them whenever something was written.
   useEffect(reloadSegments, [revision]);
@@ -59,8 +63,8 @@ export function Shell({ me, onSignOut }) {
   useEffect(() => setMenuOpen(false), [view.page, view.segment]);
 
   const session = useMemo(
-    () => ({ me, canWrite, view, navigate, revision, changed, segments, reloadSegments }),
-    [me, view, revision, segments],
+    () => ({ me, canWrite, view, navigate, revision, changed, segments, segmentsError, reloadSegments }),
+    [me, view, revision, segments, segmentsError],
   );
   const Page = PAGES[view.page] || ContactsPage;
   const go = (page, extra = {}) => (event) => {

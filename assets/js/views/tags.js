@@ -17,14 +17,16 @@ export function TagsPage() {
   const [error, setError] = useState(null);
   const [filter, setFilter] = useState('');
   const [all, setAll] = useState(false);
+  const [retry, setRetry] = useState(0);
   useAbortableEffect(
     (signal) => {
+      setError(null);
       api
         .tags(signal)
         .then((answer) => setTags(answer.tags))
         .catch((err) => err.name !== 'AbortError' && setError(err));
     },
-    [revision],
+    [revision, retry],
   );
 
   const byName = (name) => tags.find((t) => t.tag.toLowerCase() === name.toLowerCase());
@@ -85,7 +87,7 @@ export function TagsPage() {
         ${tags && html`<span class="total">${plural(tags.length, 'tag')}</span>`}
       </div>
     </header>
-    <${Banner} error=${error} />
+    <${Banner} error=${error} onRetry=${() => setRetry((r) => r + 1)} />
     <div class="toolbar">
       <label class="field" for="tag-filter">
         <span class="label">Filter tags</span>
@@ -93,7 +95,7 @@ export function TagsPage() {
       </label>
     </div>
     ${tags === null
-      ? html`<div class="progress" data-testid="loading"></div>`
+      ? !error && html`<div class="progress" data-testid="loading"></div>`
       : matching.length === 0
         ? html`<div class="empty">
             <h2>${tags.length ? 'No tag matches' : 'No tags yet'}</h2>
