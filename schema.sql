@@ -28,7 +28,8 @@ CREATE TABLE api_keys (
     access          TEXT NOT NULL CHECK (access IN ('read', 'write')),
     created_at      INTEGER NOT NULL,
     last_used_at    INTEGER,
-    revoked_at      INTEGER
+    revoked_at      INTEGER,
+    bootstrap       INTEGER NOT NULL DEFAULT 0   -- made by --bootstrap-key
 );
 
 CREATE TABLE contacts (
@@ -69,6 +70,14 @@ CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS N
 CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
 CREATE INDEX contacts_org_state ON contacts (org, state);
 CREATE INDEX contacts_org_zip ON contacts (org, zip);
+-- The rare side of each flag, one small partial index each: a filter on it
+-- (opted out, not textable, no email, no phone) reads only the contacts it
+-- matches instead of walking the organization. Email and phone presence are
+-- read through the uniqueness indexes above.
+CREATE INDEX contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
+CREATE INDEX contacts_org_not_textable ON contacts (org) WHERE is_textable = 0;
+CREATE INDEX contacts_org_no_email ON contacts (org) WHERE email IS NULL;
+CREATE INDEX contacts_org_no_phone ON contacts (org) WHERE phone IS NULL;
 
 -- The tag index: one row per (contact, lower-cased tag), written in the same
 -- transaction as the contact row. Tag filters read this, never the JSON.
@@ -99,7 +108,8 @@ CREATE TABLE field_counts (
 ) WITHOUT ROWID;
 
 -- Search outbox: "contact X changed or was deleted". The index writer applies
--- rows in order, commits the index, then deletes what it applied.
+-- rows in order, commits the index, then deletes what it applied. An empty
+-- contact_id stands for every contact of the org (the org was deleted).
 CREATE TABLE search_outbox (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     org             INTEGER NOT NULL,

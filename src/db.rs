@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -122,6 +122,22 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if (1..3).contains(&version) {
         rewrite_checks(&tx)?;
+    }
+    if (1..4).contains(&version) {
+        let has_bootstrap: bool = tx
+            .prepare("SELECT 1 FROM pragma_table_info('api_keys') WHERE name = 'bootstrap'")?
+            .exists([])?;
+        if !has_bootstrap {
+            tx.execute_batch(
+                "ALTER TABLE api_keys ADD COLUMN bootstrap INTEGER NOT NULL DEFAULT 0;",
+            )?;
+        }
+        tx.execute_batch(
+            "CREATE INDEX IF NOT EXISTS contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
+             CREATE INDEX IF NOT EXISTS contacts_org_not_textable ON contacts (org) WHERE is_textable = 0;
+             CREATE INDEX IF NOT EXISTS contacts_org_no_email ON contacts (org) WHERE email IS NULL;
+             CREATE INDEX IF NOT EXISTS contacts_org_no_phone ON contacts (org) WHERE phone IS NULL;",
+        )?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

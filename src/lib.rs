@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod listing;
 pub mod model;
 pub mod search;
+pub mod seed;
 pub mod store;
 
 use std::future::Future;

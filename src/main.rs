@@ -10,6 +10,7 @@ use roster::model::time::format_ms;
 use roster::store::{keys, orgs};
 use tracing_subscriber::EnvFilter;
 
+mod cli_serve;
 mod cli_transfer;
 
 /// jemalloc hands freed memory back to the system over time, where glibc's
@@ -31,7 +32,14 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the HTTP server.
-    Serve(Config),
+    Serve {
+        #[command(flatten)]
+        config: Config,
+        #[command(flatten)]
+        start: cli_serve::StartArgs,
+    },
+    /// Write generated, realistic contacts into an organization.
+    Seed(cli_serve::SeedArgs),
     /// Manage API keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -80,6 +88,18 @@ enum OrgsCommand {
         #[command(flatten)]
         data: DataDirArg,
     },
+    /// Delete an organization and everything it owns (contacts, notes,
+    /// history, segments, imports, keys, jobs), in one transaction. Without
+    /// --yes, only says what would be deleted.
+    Delete {
+        #[arg(long)]
+        org: String,
+        /// Really delete.
+        #[arg(long)]
+        yes: bool,
+        #[command(flatten)]
+        data: DataDirArg,
+    },
     /// Print the URL to give Twilio as the organization's inbound-message
     /// webhook.
     WebhookUrl {
@@ -120,7 +140,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(config) => serve(config),
+        Command::Serve { config, start } => cli_serve::serve(config, start),
+        Command::Seed(args) => cli_serve::seed(args),
         Command::Keys(cmd) => keys_command(cmd),
         Command::Orgs(cmd) => orgs_command(cmd),
         Command::Import(args) => cli_transfer::import(args),
@@ -134,60 +155,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn serve(config: Config) -> Result<(), AppError> {
-    // Without it, jemalloc returns freed pages only as later allocations
-    // happen, so an idle server would keep what its last import used.
-    if let Err(err) = tikv_jemalloc_ctl::background_thread::write(true) {
-        tracing::warn!(%err, "cannot start the allocator's background thread");
-    }
-    let runtime = tokio::runtime::Runtime::new().map_err(AppError::internal)?;
-    runtime.block_on(async move {
-        // Refuse a lookup configuration that cannot work before listening.
-        roster::jobs::Provider::from_config(&config.lookups)?;
-        let db = Db::open(&config.data.data_dir)?;
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
-        let addr = listener.local_addr().map_err(AppError::internal)?;
-        if let Some(key) = roster::bootstrap(&db)? {
-            println!("Created organization 'default' and a write API key (shown only this once):");
-            println!();
-            println!("    {key}");
-            println!();
-            println!("Open the admin UI at http://{addr}/ and paste the key to sign in.");
-            println!();
-            println!("Or try the API:");
-            println!("    curl -H 'Authorization: Bearer {key}' http://{addr}/api/contacts");
-            println!();
-        }
-        println!("roster listening on http://{addr}");
-        tracing::info!(%addr, data_dir = %config.data.data_dir.display(), "listening");
-        roster::run(config, db, listener, shutdown_signal()).await
-    })
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
 }
 
 fn keys_command(cmd: KeysCommand) -> Result<(), AppError> {
@@ -266,6 +233,28 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
                     format_ms(o.created_at)
                 );
             }
+        }
+        OrgsCommand::Delete { org, yes, data } => {
+            let db = Db::open(&data.data_dir)?;
+            let found = db
+                .read_blocking(|conn| orgs::by_name(conn, &org))?
+                .ok_or_else(|| AppError::NotFound(format!("no organization named '{org}'")))?;
+            let counts = db.read_blocking(|conn| orgs::owned_counts(conn, found.org))?;
+            let summary = counts
+                .iter()
+                .map(|(what, n)| format!("{n} {what}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            if !yes {
+                println!(
+                    "Would delete organization '{org}' ({}): {summary}.",
+                    found.id
+                );
+                println!("Run again with --yes to delete it.");
+                return Ok(());
+            }
+            db.write_blocking(|tx| orgs::delete(tx, found.org))?;
+            println!("Deleted organization '{org}': {summary}.");
         }
         OrgsCommand::WebhookUrl {
             org,

@@ -303,3 +303,68 @@ fn huge_offsets_and_limits_are_handled() {
     assert_eq!(r.status, 400);
     assert_eq!(r.code(), "invalid_parameter");
 }
+
+/// Imports `csv` into `api`'s organization and waits for the end.
+fn import_csv(api: &Client, csv: String) {
+    let r = Client::send(
+        api.request(reqwest::Method::POST, "/api/contacts/import")
+            .header("content-type", "text/csv")
+            .body(csv),
+    );
+    assert_eq!(r.status, 202, "{}", r.text);
+    let id = r.body["importId"].as_str().unwrap().to_string();
+    common::wait_for(120, "the import", || {
+        let s = api.get(&format!("/api/imports/{id}")).body;
+        (s["status"] == "completed").then_some(())
+    });
+}
+
+#[test]
+fn rare_and_absent_flag_values_list_and_count_exactly_on_a_large_organization() {
+    let server = Server::start_without_lookups();
+    let api = server.client("acme");
+    // 6,000 contacts, more than the planner reads through a driving index:
+    // 60 of the oldest opted out, none without a phone, every tenth
+    // without an email.
+    let mut csv = String::from("phone,email,opted out\n");
+    for i in 0..6_000 {
+        let email = if i % 10 == 0 {
+            String::new()
+        } else {
+            format!("p{i}@example.org")
+        };
+        let out = if i < 60 { "true" } else { "" };
+        csv.push_str(&format!("+1919{:07},{email},{out}\n", 5_000_000 + i));
+    }
+    import_csv(&api, csv);
+    let check = |query: &str, expected: usize| {
+        let total = api.get(&format!("/api/contacts?includeTotal=true&limit=1&{query}"));
+        assert_eq!(
+            total.body["total"], expected as i64,
+            "{query}: {}",
+            total.text
+        );
+        for sort in ["updated_at", "created_at"] {
+            let all = walk(&api, &format!("{query}&sortBy={sort}"), 50);
+            assert_eq!(all.len(), expected, "{query} by {sort}");
+            let mut ids: Vec<&str> = all.iter().map(|c| c["id"].as_str().unwrap()).collect();
+            ids.dedup();
+            assert_eq!(ids.len(), expected, "{query}: no contact twice");
+        }
+    };
+    check("optedOut=true", 60);
+    check("optedOut=true&hasEmail=false", 6);
+    check("hasPhone=false", 0);
+    check("hasEmail=false", 600);
+    check("hasEmail=true&optedOut=true", 54);
+    check("isTextable=false", 0);
+    let opted = walk(&api, "optedOut=true", 7);
+    assert!(opted.iter().all(|c| c["isOptedIn"] == false));
+    let no_email = walk(&api, "hasEmail=false&optedOut=false", 200);
+    assert_eq!(no_email.len(), 594);
+    assert!(
+        no_email
+            .iter()
+            .all(|c| c["email"].is_null() && c["isOptedIn"] == true)
+    );
+}

@@ -349,16 +349,23 @@ fn apply_batch(
     } else {
         writer.set_merge_policy(Box::new(LogMergePolicy::default()));
     }
+    let f = &ready.fields;
+    // A deleted organization first: its documents go, and nothing of it is
+    // added again below (its contacts are gone from the database).
+    for (e, _) in &entries {
+        if e.contact_id.is_empty() {
+            writer.delete_term(Term::from_field_i64(f.org, e.org));
+        }
+    }
     // contact id -> (created in this batch, its current row)
     let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
-    for (e, row) in &entries {
+    for (e, row) in entries.iter().filter(|(e, _)| !e.contact_id.is_empty()) {
         let fresh = e.new && e.seq > replay_through;
         let slot = latest
             .entry(e.contact_id.as_str())
             .or_insert((false, row.as_ref()));
         slot.0 |= fresh;
     }
-    let f = &ready.fields;
     for (id, (fresh, row)) in latest {
         if !fresh {
             writer.delete_term(Term::from_field_text(f.id, id));

@@ -948,6 +948,41 @@ fn drive_source(drive: &Drive) -> String {
     }
 }
 
+/// The index that holds exactly the contacts with a flag's value, and the
+/// predicate it is partial on: `(flag, value) -> (index, predicate)`. The
+/// rare side of each flag in most lists has its own small index, so a
+/// filter on it (opted out, not textable, no email, no phone) reads only
+/// the contacts it matches; email and phone presence use the uniqueness
+/// indexes.
+fn flag_index(flag: Flag, value: bool) -> Option<(&'static str, &'static str)> {
+    match (flag, value) {
+        (Flag::OptedOut, true) => Some(("contacts_org_opted_out", "is_opted_in = 0")),
+        (Flag::Textable, false) => Some(("contacts_org_not_textable", "is_textable = 0")),
+        (Flag::HasEmail, false) => Some(("contacts_org_no_email", "email IS NULL")),
+        (Flag::HasEmail, true) => Some(("contacts_org_email", "email_key IS NOT NULL")),
+        (Flag::HasPhone, false) => Some(("contacts_org_no_phone", "phone IS NULL")),
+        (Flag::HasPhone, true) => Some(("contacts_org_phone", "phone IS NOT NULL")),
+        (Flag::OptedOut, false) | (Flag::Textable, true) => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Flag {
+    OptedOut,
+    Textable,
+    HasEmail,
+    HasPhone,
+}
+
+/// How many contacts (up to [`DRIVE_LIMIT`]) a partial index holds.
+fn probe_partial(conn: &Connection, index: &str, predicate: &str, org: i64) -> AppResult<i64> {
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM contacts INDEXED BY {index}
+          WHERE org = ?1 AND {predicate} LIMIT {DRIVE_LIMIT})"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([org], |r| r.get(0))?)
+}
+
 /// How many contacts (up to [`DRIVE_LIMIT`]) an index range holds: a cheap,
 /// bounded probe of a filter's selectivity.
 fn probe(
@@ -1001,6 +1036,23 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         if n < best {
             best = n;
             drive = Drive::Index("contacts_org_zip");
+        }
+    }
+    let mut drive_predicate = None;
+    for (flag, value) in [
+        (Flag::OptedOut, filter.opted_out),
+        (Flag::Textable, filter.is_textable),
+        (Flag::HasEmail, filter.has_email),
+        (Flag::HasPhone, filter.has_phone),
+    ] {
+        let Some((index, predicate)) = value.and_then(|v| flag_index(flag, v)) else {
+            continue;
+        };
+        let n = probe_partial(conn, index, predicate, org)?;
+        if n < best {
+            best = n;
+            drive = Drive::Index(index);
+            drive_predicate = Some(predicate);
         }
     }
 
@@ -1088,6 +1140,10 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
     if let Some(zip) = &filter.zip {
         let p = push(&mut params, SqlValue::Text(zip.clone()));
         clause.push_str(&format!(" AND c.zip = ?{p}"));
+    }
+    if let (Drive::Index(_), Some(predicate)) = (&drive, drive_predicate) {
+        // Said in the index's own words, so SQLite may read through it.
+        clause.push_str(&format!(" AND c.{predicate}"));
     }
     Ok(Where {
         clause,

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::new_id;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +59,83 @@ pub fn hash_key(key: &str) -> String {
 pub fn create(conn: &Connection, org: i64, access: Access) -> AppResult<(String, String)> {
     let secret: [u8; 32] = rand::random();
     let key = format!("rst_{}", hex::encode(secret));
+    let id = insert(conn, org, access, &key, false)?;
+    Ok((id, key))
+}
+
+fn insert(
+    conn: &Connection,
+    org: i64,
+    access: Access,
+    key: &str,
+    bootstrap: bool,
+) -> AppResult<String> {
     let id = new_id();
     conn.execute(
-        "INSERT INTO api_keys (id, org, key_hash, access, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![id, org, hash_key(&key), access.as_str(), now_ms()],
+        "INSERT INTO api_keys (id, org, key_hash, access, created_at, bootstrap)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, org, hash_key(key), access.as_str(), now_ms(), bootstrap],
     )?;
-    Ok((id, key))
+    Ok(id)
+}
+
+/// A key given by whoever starts the server (`--bootstrap-key`): printable
+/// ASCII without spaces, long enough not to be guessed.
+pub fn check_bootstrap_key(key: &str) -> Result<(), String> {
+    let n = key.chars().count();
+    if !(24..=200).contains(&n) {
+        return Err(format!(
+            "the bootstrap key must be 24 to 200 characters long; this one has {n}"
+        ));
+    }
+    if !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(
+            "the bootstrap key may only hold printable ASCII characters, without spaces".into(),
+        );
+    }
+    Ok(())
+}
+
+/// What making sure of a bootstrap key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bootstrapped {
+    /// The key was there already.
+    Kept,
+    /// The key was added (and any earlier bootstrap key of the
+    /// organization revoked).
+    Created,
+}
+
+/// Makes sure `key` is an active write key of `org`. An earlier bootstrap
+/// key of the organization is revoked when the key changes, so only the
+/// configured one works. A key that belongs to another organization, or was
+/// revoked, is refused.
+pub fn ensure_bootstrap(conn: &Connection, org: i64, key: &str) -> AppResult<Bootstrapped> {
+    let found: Option<(i64, Option<i64>)> = conn
+        .query_row(
+            "SELECT org, revoked_at FROM api_keys WHERE key_hash = ?1",
+            [hash_key(key)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match found {
+        Some((owner, _)) if owner != org => Err(AppError::Conflict(
+            "the bootstrap key already belongs to another organization".into(),
+        )),
+        Some((_, Some(_))) => Err(AppError::Conflict(
+            "the bootstrap key was revoked; choose a new one".into(),
+        )),
+        Some(_) => Ok(Bootstrapped::Kept),
+        None => {
+            conn.execute(
+                "UPDATE api_keys SET revoked_at = ?2
+                  WHERE org = ?1 AND bootstrap = 1 AND revoked_at IS NULL",
+                params![org, now_ms()],
+            )?;
+            insert(conn, org, Access::Write, key, true)?;
+            Ok(Bootstrapped::Created)
+        }
+    }
 }
 
 pub fn authenticate(conn: &Connection, key: &str) -> AppResult<Option<KeyOwner>> {

@@ -101,3 +101,53 @@ pub fn contact_count(conn: &Connection, org: i64) -> AppResult<i64> {
         |r| r.get(0),
     )?)
 }
+
+/// What deleting an organization removes, table by table.
+pub const OWNED: &[(&str, &str)] = &[
+    ("contacts", "contacts"),
+    ("notes", "notes"),
+    ("timeline events", "timeline_events"),
+    ("tags in use", "tag_counts"),
+    ("segments", "segments"),
+    ("imports", "imports"),
+    ("API keys", "api_keys"),
+    ("lookup jobs", "lookup_jobs"),
+];
+
+/// How many rows of each owned kind `org` has.
+pub fn owned_counts(conn: &Connection, org: i64) -> AppResult<Vec<(&'static str, i64)>> {
+    OWNED
+        .iter()
+        .map(|(label, table)| {
+            let n = conn.query_row(
+                &format!("SELECT count(*) FROM {table} WHERE org = ?1"),
+                [org],
+                |r| r.get(0),
+            )?;
+            Ok((*label, n))
+        })
+        .collect()
+}
+
+/// Deletes `org` and everything it owns, and records that its search
+/// documents go. One transaction: the caller's.
+pub fn delete(conn: &Connection, org: i64) -> AppResult<()> {
+    for table in [
+        "contacts",
+        "contact_tags",
+        "tag_counts",
+        "field_counts",
+        "notes",
+        "timeline_events",
+        "segments",
+        "imports",
+        "api_keys",
+        "lookup_jobs",
+        "search_outbox",
+    ] {
+        conn.execute(&format!("DELETE FROM {table} WHERE org = ?1"), [org])?;
+    }
+    super::outbox::record_org_deleted(conn, org)?;
+    conn.execute("DELETE FROM organizations WHERE org = ?1", [org])?;
+    Ok(())
+}

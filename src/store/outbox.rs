@@ -22,6 +22,14 @@ pub fn record_new(conn: &Connection, org: i64, contact_id: &str) -> AppResult<()
     Ok(())
 }
 
+/// Records that every document of `org` goes (the organization was
+/// deleted): a row with an empty contact id.
+pub fn record_org_deleted(conn: &Connection, org: i64) -> AppResult<()> {
+    conn.prepare_cached("INSERT INTO search_outbox (org, contact_id) VALUES (?1, '')")?
+        .execute([org])?;
+    Ok(())
+}
+
 /// One outbox row.
 #[derive(Debug, Clone)]
 pub struct Entry {

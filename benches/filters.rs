@@ -1,0 +1,361 @@
+//! The list endpoint over a sweep of filters whose value frequencies run
+//! from none to dominant, at `ROSTER_BENCH_SIZE` contacts (default 100k;
+//! `1m` for the published figures). Every row: the frequency, p50 and p95
+//! with one client, req/s and p99 with 8 concurrent clients, the first
+//! request after a restart, and, as the baseline, the same page asked of
+//! SQLite directly (its own planner, every index available) on the server's
+//! database file in the same run.
+//!
+//! `ROSTER_BENCH_SIZE=1m cargo bench --bench filters`
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use support::{Samples, ServerProc, machine, ms, report, size_from_env};
+
+/// Tags carried by a fixed share of contacts, drawn independently.
+const TAG_SHARES: &[(&str, f64)] = &[
+    ("f0", 0.0),
+    ("f001", 0.0001),
+    ("f01", 0.001),
+    ("f1", 0.01),
+    ("f3", 0.03),
+    ("f10", 0.10),
+    ("f30", 0.30),
+    ("f90", 0.90),
+];
+
+/// States by share; NY takes the rest. AK is in no contact.
+const STATE_SHARES: &[(&str, f64)] = &[
+    ("WY", 0.0001),
+    ("VT", 0.001),
+    ("ND", 0.01),
+    ("NC", 0.03),
+    ("TX", 0.10),
+    ("CA", 0.30),
+];
+
+/// Writes the sweep's contacts. Skews make the rare values sit where a walk
+/// of the sort index meets them last: `old1` and the opted-out are among
+/// the first created.
+fn write_sweep_csv(path: &Path, n: usize) {
+    let mut rng = StdRng::seed_from_u64(11);
+    let file = std::fs::File::create(path).unwrap();
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    writeln!(w, "first,last,phone,email,state,zip,tags,opted out").unwrap();
+    for i in 0..n {
+        let mut tags: Vec<&str> = TAG_SHARES
+            .iter()
+            .filter(|(_, p)| rng.random_range(0.0..1.0) < *p)
+            .map(|(t, _)| *t)
+            .collect();
+        if i < n / 100 {
+            tags.push("old1");
+        }
+        let mut u: f64 = rng.random_range(0.0..1.0);
+        let mut state = "NY";
+        for (s, p) in STATE_SHARES {
+            if u < *p {
+                state = s;
+                break;
+            }
+            u -= p;
+        }
+        // 3% toll-free numbers (not textable), 0.01% without a phone.
+        let phone = if rng.random_range(0..10_000) == 0 {
+            String::new()
+        } else if rng.random_range(0..100) < 3 {
+            format!("+1800{:07}", 2_000_000 + i % 7_000_000)
+        } else {
+            let area = [919, 704, 336, 252, 828, 910, 980, 984][i % 8];
+            format!("+1{area}{:07}", 2_000_000 + i / 8)
+        };
+        let email = if phone.is_empty() || rng.random_range(0..10) != 0 {
+            format!("p{i}@example.org")
+        } else {
+            String::new()
+        };
+        let zip = if state == "NC" && i % 300 == 0 {
+            "27601"
+        } else {
+            "10001"
+        };
+        let opted = if i < n / 1000 { "true" } else { "" };
+        writeln!(
+            w,
+            "P{i},{},{phone},{email},{state},{zip},{},{opted}",
+            ["Smith", "Jones", "Okafor", "Nguyen", "Garcia"][i % 5],
+            tags.join(";")
+        )
+        .unwrap();
+    }
+}
+
+/// One sweep row: the list query string and the same filter in SQL over
+/// `contacts` (for the baseline).
+struct Row {
+    query: String,
+    sql: String,
+}
+
+fn row(query: &str, sql: &str) -> Row {
+    Row {
+        query: query.to_string(),
+        sql: sql.to_string(),
+    }
+}
+
+fn tag_sql(tags: &[&str], and: bool) -> String {
+    let one = |t: &str| {
+        format!(
+            "EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = c.org AND t.tag = '{t}' AND t.contact_id = c.id)"
+        )
+    };
+    let parts: Vec<String> = tags.iter().map(|t| one(t)).collect();
+    format!("({})", parts.join(if and { " AND " } else { " OR " }))
+}
+
+fn rows() -> Vec<Row> {
+    let mut out = vec![row("", "1")];
+    for (t, _) in TAG_SHARES {
+        out.push(row(&format!("tags={t}"), &tag_sql(&[t], false)));
+    }
+    out.push(row("tags=old1", &tag_sql(&["old1"], false)));
+    for s in ["AK", "WY", "VT", "ND", "NC", "TX", "CA", "NY"] {
+        out.push(row(&format!("state={s}"), &format!("c.state = '{s}'")));
+    }
+    out.push(row("zip=27601", "c.zip = '27601'"));
+    out.push(row("zip=10001", "c.zip = '10001'"));
+    for (name, t, f) in [
+        ("optedOut", "c.is_opted_in = 0", "c.is_opted_in = 1"),
+        ("isTextable", "c.is_textable = 1", "c.is_textable = 0"),
+        ("hasEmail", "c.email IS NOT NULL", "c.email IS NULL"),
+        ("hasPhone", "c.phone IS NOT NULL", "c.phone IS NULL"),
+    ] {
+        out.push(row(&format!("{name}=true"), t));
+        out.push(row(&format!("{name}=false"), f));
+    }
+    out.push(row(
+        "state=NC&isTextable=true",
+        "c.state = 'NC' AND c.is_textable = 1",
+    ));
+    out.push(row(
+        "tags=f3&state=NC",
+        &format!("{} AND c.state = 'NC'", tag_sql(&["f3"], false)),
+    ));
+    out.push(row(
+        "tags=f10&optedOut=true",
+        &format!("{} AND c.is_opted_in = 0", tag_sql(&["f10"], false)),
+    ));
+    out.push(row(
+        "tags=f90&hasEmail=false",
+        &format!("{} AND c.email IS NULL", tag_sql(&["f90"], false)),
+    ));
+    out.push(row(
+        "optedOut=true&hasEmail=false",
+        "c.is_opted_in = 0 AND c.email IS NULL",
+    ));
+    out.push(row(
+        "isTextable=false&state=CA",
+        "c.is_textable = 0 AND c.state = 'CA'",
+    ));
+    for (tags, and) in [
+        (vec!["f1", "f3"], true),
+        (vec!["f1", "f3"], false),
+        (vec!["f30", "f90"], true),
+        (vec!["f30", "f90"], false),
+        (vec!["f10", "f30", "f90"], true),
+        (vec!["f001", "f01", "f1"], false),
+    ] {
+        let logic = if and { "AND" } else { "OR" };
+        out.push(row(
+            &format!("tags={}&tagsLogic={logic}", tags.join(",")),
+            &tag_sql(&tags, and),
+        ));
+    }
+    out.push(row("sortBy=created_at&tags=f30", &tag_sql(&["f30"], false)));
+    out.push(row("sortBy=created_at&optedOut=true", "c.is_opted_in = 0"));
+    out
+}
+
+fn get(
+    http: &reqwest::blocking::Client,
+    server: &ServerProc,
+    query: &str,
+) -> (Duration, serde_json::Value) {
+    let t = Instant::now();
+    let r = http
+        .get(format!("{}/api/contacts?{query}", server.base))
+        .bearer_auth(&server.key)
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{query}: {}", r.status());
+    let body: serde_json::Value = r.json().unwrap();
+    (t.elapsed(), body)
+}
+
+fn main() {
+    let n = size_from_env(100_000);
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("sweep.csv");
+    write_sweep_csv(&csv, n);
+    let data = tmp.path().join("data");
+    let key = support::create_key(&data, "bench");
+    let out = std::process::Command::new(support::BIN)
+        .arg("import")
+        .arg(&csv)
+        .args(["--org", "bench", "--data-dir"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut server = ServerProc::start(&data, Some(&key), &[]);
+    server.wait_idle(Duration::from_secs(900));
+    let http = reqwest::blocking::Client::new();
+    let db = rusqlite::Connection::open_with_flags(
+        data.join("roster.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let org: i64 = db
+        .query_row(
+            "SELECT org FROM organizations WHERE name = 'bench'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+
+    report(&format!("## List filter sweep: {n} contacts"));
+    report(&format!("machine: {}", machine()));
+    report("");
+    report(
+        "| filter | matches | share | p50 ms | p95 ms | 8 clients req/s | p99 ms | deep page p95 ms | first after restart ms | raw SQLite p50 ms |",
+    );
+    report("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+
+    let rows = rows();
+    // First requests after a restart, one per row, each on a fresh process.
+    let mut cold = Vec::new();
+    for r in &rows {
+        server.stop();
+        server = ServerProc::start(&data, Some(&key), &[]);
+        cold.push(get(&http, &server, &format!("limit=50&{}", r.query)).0);
+    }
+    server.wait_idle(Duration::from_secs(60));
+    let server = Arc::new(server);
+
+    for (r, cold) in rows.iter().zip(cold) {
+        let (_, counted) = get(
+            &http,
+            &server,
+            &format!("limit=1&includeTotal=true&{}", r.query),
+        );
+        let total = counted["total"].as_i64().unwrap_or(0);
+        let page = format!("limit=50&{}", r.query);
+        let mut one = Samples(Vec::new());
+        for _ in 0..60 {
+            one.push(get(&http, &server, &page).0);
+        }
+        // A deep page: ten pages in, by cursor.
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let q = match &cursor {
+                Some(c) => format!("{page}&cursor={}", urlencode(c)),
+                None => page.clone(),
+            };
+            let (_, body) = get(&http, &server, &q);
+            cursor = body["cursor"].as_str().map(str::to_string);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        let mut deep = Samples(Vec::new());
+        if let Some(c) = &cursor {
+            let q = format!("{page}&cursor={}", urlencode(c));
+            for _ in 0..20 {
+                deep.push(get(&http, &server, &q).0);
+            }
+        }
+        // Eight clients at once.
+        let started = Instant::now();
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let server = server.clone();
+                let page = page.clone();
+                std::thread::spawn(move || {
+                    let http = reqwest::blocking::Client::new();
+                    (0..40)
+                        .map(|_| get(&http, &server, &page).0)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut all = Samples(Vec::new());
+        for t in threads {
+            for d in t.join().unwrap() {
+                all.push(d);
+            }
+        }
+        let rate = all.0.len() as f64 / started.elapsed().as_secs_f64();
+        // The raw engine: SQLite's own plan for the same page.
+        let sort = if r.query.contains("sortBy=created_at") {
+            "created_at"
+        } else {
+            "updated_at"
+        };
+        let sql = format!(
+            "SELECT c.id FROM contacts c WHERE c.org = ?1 AND {} ORDER BY c.{sort} DESC, c.id DESC LIMIT 51",
+            r.sql
+        );
+        let mut stmt = db.prepare(&sql).unwrap();
+        let mut raw = Samples(Vec::new());
+        for _ in 0..5 {
+            let t = Instant::now();
+            let _: Vec<String> = stmt
+                .query_map([org], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            raw.push(t.elapsed());
+        }
+        let deep_p95 = if deep.0.is_empty() {
+            "-".to_string()
+        } else {
+            ms(deep.p95())
+        };
+        report(&format!(
+            "| `{}` | {total} | {:.2}% | {} | {} | {rate:.0} | {} | {deep_p95} | {} | {} |",
+            if r.query.is_empty() {
+                "(none)"
+            } else {
+                &r.query
+            },
+            total as f64 * 100.0 / n as f64,
+            ms(one.p50()),
+            ms(one.p95()),
+            ms(all.pct(0.99)),
+            ms(cold),
+            ms(raw.p50()),
+        ));
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
