@@ -189,3 +189,55 @@ CREATE TABLE imports (
     finished_at     INTEGER
 );
 CREATE INDEX imports_org ON imports (org, created_at DESC);
+
+-- Outbound webhooks: endpoints, and one delivery row per event and endpoint,
+-- written in the transaction of the change that caused the event. The
+-- delivery worker sends them (claim, call, settle, back off) and keeps each
+-- attempt.
+CREATE TABLE webhooks (
+    id              TEXT PRIMARY KEY,
+    org             INTEGER NOT NULL,
+    url             TEXT NOT NULL,
+    events          TEXT NOT NULL,              -- JSON array of event types, or ["*"]
+    description     TEXT NOT NULL DEFAULT '',
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    secret          TEXT NOT NULL,              -- whsec_<base64>: the signing key
+    disabled_reason TEXT,
+    failing_since   INTEGER,                    -- first failure of the current streak
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL
+);
+CREATE INDEX webhooks_org ON webhooks (org, enabled);
+CREATE TABLE webhook_deliveries (
+    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id              TEXT NOT NULL UNIQUE,
+    org             INTEGER NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    event_id        TEXT NOT NULL,              -- the webhook-id header: the same on every retry
+    event_type      TEXT NOT NULL,
+    ordering_key    TEXT NOT NULL,              -- a contact's deliveries go in order
+    payload         TEXT NOT NULL,              -- the exact body sent
+    status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'failed'),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_at      INTEGER NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    delivered_at    INTEGER
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, ordering_key, seq)
+    WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE TABLE webhook_attempts (
+    delivery_seq    INTEGER NOT NULL,
+    webhook_id      TEXT NOT NULL,
+    at              INTEGER NOT NULL,
+    status_code     INTEGER,
+    error           TEXT,
+    duration_ms     INTEGER NOT NULL
+);
+CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_seq);
+CREATE INDEX webhook_attempts_webhook ON webhook_attempts (webhook_id);

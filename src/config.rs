@@ -36,6 +36,8 @@ pub struct Config {
     pub public_url: Option<String>,
     #[command(flatten)]
     pub lookups: LookupConfig,
+    #[command(flatten)]
+    pub webhooks: WebhookConfig,
     /// Largest CSV upload accepted by the import endpoint, in bytes.
     #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
@@ -58,6 +60,7 @@ impl Config {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             export_link_ttl_secs: DEFAULT_EXPORT_LINK_TTL_SECS,
             lookups: LookupConfig::default(),
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -79,6 +82,50 @@ impl LookupProvider {
             LookupProvider::Offline => "offline",
             LookupProvider::Twilio => "twilio",
             LookupProvider::None => "none",
+        }
+    }
+}
+
+/// Outbound webhooks (see docs/webhooks.md).
+#[derive(Debug, Clone, Args)]
+pub struct WebhookConfig {
+    /// Hosts webhook URLs may name, comma-separated (`.example.org` allows
+    /// its subdomains). Empty allows any host: then anyone with a write key
+    /// can make this server call addresses on its own network.
+    #[arg(
+        long = "webhook-allowed-hosts",
+        env = "ROSTER_WEBHOOK_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
+    pub allowed_hosts: Vec<String>,
+    /// Timeout of one delivery, in milliseconds.
+    #[arg(id = "webhook-timeout-ms", long = "webhook-timeout-ms", env = "ROSTER_WEBHOOK_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: u64,
+    /// First retry delay in milliseconds; doubles per attempt up to an hour,
+    /// with jitter.
+    #[arg(id = "webhook-retry-base-ms", long = "webhook-retry-base-ms", env = "ROSTER_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_base_ms: u64,
+    /// How long a delivery is retried before it fails, and how long an
+    /// endpoint may keep failing before it is disabled, in seconds.
+    #[arg(id = "webhook-give-up-secs", long = "webhook-give-up-secs", env = "ROSTER_WEBHOOK_GIVE_UP_SECS", default_value_t = 86_400,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub give_up_secs: u64,
+    /// Deliveries in flight at once.
+    #[arg(id = "webhook-concurrency", long = "webhook-concurrency", env = "ROSTER_WEBHOOK_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub concurrency: u32,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: Vec::new(),
+            timeout_ms: 10_000,
+            retry_base_ms: 5_000,
+            give_up_secs: 86_400,
+            concurrency: 8,
         }
     }
 }

@@ -43,6 +43,7 @@ pub struct AppState {
 pub struct Wake {
     pub search: Notify,
     pub lookups: Notify,
+    pub webhooks: Arc<Notify>,
     /// Set when the server stops: imports pause between batches (and
     /// resume at the next start).
     pub shutdown: std::sync::atomic::AtomicBool,
@@ -64,6 +65,7 @@ impl AppState {
     pub fn notify_writers(&self) {
         self.wake.search.notify_one();
         self.wake.lookups.notify_one();
+        self.wake.webhooks.notify_one();
     }
 }
 
@@ -100,6 +102,12 @@ pub async fn run(
     // imports pause between batches while the server finishes its requests.
     let stopping = tokio_util::sync::CancellationToken::new();
     let lookups = jobs::start(state.clone(), stopping.clone()).await?;
+    let webhooks = tokio::spawn(jobs::webhooks::run(
+        state.db.clone(),
+        state.config.webhooks.clone(),
+        state.wake.webhooks.clone(),
+        stopping.clone(),
+    ));
     // The index writer runs until the server has finished its requests, so
     // every acknowledged write reaches the index before it stops.
     let stop_index = tokio_util::sync::CancellationToken::new();
@@ -140,6 +148,7 @@ pub async fn run(
         .store(true, std::sync::atomic::Ordering::SeqCst);
     stopping.cancel();
     let _ = lookups.await;
+    let _ = webhooks.await;
     stop_index.cancel();
     let _ = search_writer.await;
     served.map_err(|e| AppError::internal(format!("server: {e}")))?;

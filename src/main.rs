@@ -271,7 +271,7 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
                 .unwrap_or_else(|| format!("http://{listen}"));
             println!(
                 "{base}{}/{}",
-                roster::http::webhooks::TWILIO_INBOUND_PATH,
+                roster::http::inbound::TWILIO_INBOUND_PATH,
                 org.webhook_secret
             );
         }

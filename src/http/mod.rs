@@ -8,6 +8,7 @@ pub mod export;
 pub mod extract;
 pub mod filters;
 pub mod imports;
+pub mod inbound;
 pub mod lookups;
 pub mod me;
 pub mod notes;
@@ -61,9 +62,26 @@ pub fn router(state: AppState) -> Router {
             post(tags::rename).delete(tags::delete_tag_named_rename),
         )
         .route("/tags/{tag}", delete(tags::delete))
+        .route("/webhooks", get(webhooks::list).post(webhooks::create))
+        .route(
+            "/webhooks/{id}",
+            get(webhooks::get)
+                .put(webhooks::update)
+                .delete(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{id}/rotate-secret",
+            post(webhooks::rotate_secret),
+        )
+        .route("/webhooks/{id}/test", post(webhooks::test))
+        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
+        .route(
+            "/webhooks/{id}/deliveries/{delivery}/retry",
+            post(webhooks::retry),
+        )
         .route(
             "/webhooks/twilio/inbound/{secret}",
-            post(webhooks::twilio_inbound),
+            post(inbound::twilio_inbound),
         )
         .route(
             "/contacts/{id}/lookup",

@@ -1,231 +1,223 @@
-//! `POST /api/webhooks/twilio/inbound/:secret`: Twilio's inbound-SMS
-//! webhook. The secret in the path picks the organization (no API key);
-//! when the organization has a Twilio auth token, `X-Twilio-Signature` must
-//! match. STOP-style keywords opt the sender out, START-style keywords opt
-//! them back in, anything else lands on the sender's timeline.
+//! `/api/webhooks`: outbound webhook endpoints of the caller's organization,
+//! their deliveries, retries and a test ping. Write keys only: endpoints
+//! carry URLs and signing secrets.
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::header::{CONTENT_TYPE, HOST};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
+use super::auth::Auth;
+use super::extract::{JsonBody, QueryMap};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::model::contact::Field;
-use crate::model::inbound::{Inbound, classify, twilio_signature_valid};
-use crate::model::{ContactPatch, Phone};
-use crate::store::contacts::{self, Source};
-use crate::store::{orgs, timeline};
+use crate::model::webhook::WebhookPatch;
+use crate::store::webhooks;
 
-pub const TWILIO_INBOUND_PATH: &str = "/api/webhooks/twilio/inbound";
-/// Longest message body kept on the timeline (Twilio's own limit is 1600).
-const MAX_STORED_BODY: usize = 2000;
-
-fn twiml() -> Response {
-    (
-        StatusCode::OK,
-        [(CONTENT_TYPE, "text/xml; charset=utf-8")],
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>",
-    )
-        .into_response()
+fn webhook_id(raw: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(raw)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| AppError::not_found("webhook"))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        // A proxy chain may list several values; the first is the client's.
-        .and_then(|v| v.split(',').next())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let org = auth.org();
+    let list = state.db.read(move |c| webhooks::list(c, org)).await?;
+    Ok(Json(json!({
+        "webhooks": list.iter().map(|w| w.to_json(false)).collect::<Vec<_>>()
+    })))
 }
 
-/// The URL Twilio requested: `public_url` (or, without it, the scheme and
-/// host the request names) followed by the path and query as received.
-/// Twilio may sign with or without an explicit default port, so both forms
-/// are returned.
-pub fn signed_urls(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> Vec<String> {
-    let path = uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or_else(|| uri.path());
-    let base = match public_url {
-        Some(base) => base.trim_end_matches('/').to_string(),
-        None => {
-            let proto = header(headers, "x-forwarded-proto").unwrap_or("http");
-            let host = header(headers, "x-forwarded-host")
-                .or_else(|| header(headers, HOST.as_str()))
-                .unwrap_or("localhost");
-            format!("{proto}://{host}")
-        }
-    };
-    let url = format!("{base}{path}");
-    let mut urls = vec![url.clone()];
-    if let Ok(parsed) = url.parse::<Uri>()
-        && let (Some(scheme), Some(auth)) = (parsed.scheme_str(), parsed.authority())
-    {
-        let default_port = if scheme == "https" { 443 } else { 80 };
-        let rest = parsed.path_and_query().map_or("", |p| p.as_str());
-        match auth.port_u16() {
-            None => urls.push(format!("{scheme}://{}:{default_port}{rest}", auth.host())),
-            Some(p) if p == default_port => {
-                urls.push(format!("{scheme}://{}{rest}", auth.host()));
-            }
-            Some(_) => {}
-        }
-    }
-    urls
-}
-
-pub async fn twilio_inbound(
+/// 201 with the endpoint and its signing secret, shown this once.
+pub async fn create(
     State(state): State<AppState>,
-    Path(secret): Path<String>,
-    OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    auth: Auth,
+    JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    let lookup = secret.clone();
-    let org = state
+    auth.require_write()?;
+    let patch = WebhookPatch::from_json(&body, true, &state.config.webhooks.allowed_hosts)?;
+    let org = auth.org();
+    let w = state
         .db
-        .read(move |conn| orgs::by_webhook_secret(conn, &lookup))
+        .write(move |tx| webhooks::create(tx, org, patch))
+        .await?;
+    Ok((StatusCode::CREATED, Json(w.to_json(true))).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let org = auth.org();
+    let w = state
+        .db
+        .read(move |c| webhooks::get(c, org, &id))
         .await?
-        .ok_or_else(|| AppError::NotFound("no such webhook".into()))?;
-    let mime = header(&headers, CONTENT_TYPE.as_str())
-        .and_then(|v| v.split(';').next())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if mime != "application/x-www-form-urlencoded" {
-        return Err(AppError::UnsupportedMediaType(
-            "send the webhook form-encoded (application/x-www-form-urlencoded), as Twilio does"
-                .into(),
-        ));
-    }
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::PayloadTooLarge(super::extract::MAX_JSON_BODY)
-        } else {
-            AppError::bad_request(
-                "invalid_parameter",
-                None,
-                "the request body could not be read",
-            )
-        }
-    })?;
-    let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        .ok_or_else(|| AppError::not_found("webhook"))?;
+    Ok(Json(w.to_json(false)))
+}
 
-    if let Some(token) = org.twilio_auth_token.as_deref() {
-        let urls = signed_urls(state.config.public_url.as_deref(), &headers, &uri);
-        let valid = header(&headers, "x-twilio-signature")
-            .is_some_and(|sig| twilio_signature_valid(token, &urls, &params, sig));
-        if !valid {
-            tracing::warn!(org = %org.name, url = %urls[0], "inbound webhook with a bad signature");
-            return Err(AppError::Forbidden(
-                "X-Twilio-Signature is missing or does not match this request".into(),
-            ));
-        }
-    }
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let patch = WebhookPatch::from_json(&body, false, &state.config.webhooks.allowed_hosts)?;
+    let org = auth.org();
+    let w = state
+        .db
+        .write(move |tx| webhooks::update(tx, org, &id, patch))
+        .await?
+        .ok_or_else(|| AppError::not_found("webhook"))?;
+    state.notify_writers();
+    Ok(Json(w.to_json(false)))
+}
 
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    let from = get("From")
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| AppError::validation("From", "From is required"))?;
-    let text = get("Body").unwrap_or("");
-    let phone = match Phone::parse(from) {
-        Ok(p) => p,
-        Err(_) => {
-            // Short codes and alphanumeric senders cannot be contacts.
-            tracing::info!(org = %org.name, %from, "inbound message from a non-phone sender ignored");
-            return Ok(twiml());
-        }
-    };
-    let event = json!({
-        "from": phone.as_str(),
-        "to": get("To"),
-        "body": text.chars().take(MAX_STORED_BODY).collect::<String>(),
-        "messageSid": get("MessageSid"),
-    });
-    let kind = classify(text);
-    let message_sid = get("MessageSid").map(str::to_string);
-    let org_key = org.org;
-    let changed = state
+pub async fn delete(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let org = auth.org();
+    let key = id.clone();
+    if !state
+        .db
+        .write(move |tx| webhooks::delete(tx, org, &key))
+        .await?
+    {
+        return Err(AppError::not_found("webhook"));
+    }
+    Ok(Json(json!({ "id": id, "deleted": true })))
+}
+
+/// A new signing secret, shown once; the old one stops signing at once.
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let org = auth.org();
+    let w = state
+        .db
+        .write(move |tx| webhooks::rotate_secret(tx, org, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("webhook"))?;
+    Ok(Json(w.to_json(true)))
+}
+
+/// Sends a `ping` to the endpoint (enabled or not: a disabled endpoint gets
+/// it once it is enabled again).
+pub async fn test(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let org = auth.org();
+    let event = state
         .db
         .write(move |tx| {
-            let existing = contacts::id_by_phone(tx, org_key, phone.as_str())?;
-            match (kind, existing) {
-                (Inbound::OptOut, _) => {
-                    // Known senders are opted out; unknown ones are created
-                    // opted out so the number stays suppressed.
-                    let patch = ContactPatch {
-                        phone: Field::Set(phone),
-                        is_opted_in: Some(false),
-                        ..ContactPatch::default()
-                    };
-                    contacts::create_or_merge(tx, org_key, patch, Source::Keyword)?;
-                    Ok(true)
-                }
-                (Inbound::OptIn, Some(id)) => {
-                    contacts::set_opted_in(tx, org_key, &id, true, Source::Keyword)?;
-                    Ok(true)
-                }
-                (Inbound::Message, Some(id)) => {
-                    let duplicate = match &message_sid {
-                        Some(sid) => timeline::has_inbound_message(tx, org_key, &id, sid)?,
-                        None => false,
-                    };
-                    if !duplicate {
-                        timeline::record(tx, org_key, &id, "inbound_message", &event)?;
-                    }
-                    Ok(false)
-                }
-                // Unknown senders: nothing to opt in and no contact to note
-                // a message on; a stranger's text does not create a contact.
-                (Inbound::OptIn | Inbound::Message, None) => Ok(false),
+            if webhooks::get(tx, org, &id)?.is_none() {
+                return Err(AppError::not_found("webhook"));
             }
+            webhooks::enqueue_ping(tx, org, &id)
         })
         .await?;
-    if changed {
-        state.notify_writers();
-    }
-    Ok(twiml())
+    state.notify_writers();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "eventId": event, "type": "ping" })),
+    )
+        .into_response())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `GET /api/webhooks/:id/deliveries?limit=&cursor=`: newest first, each
+/// with its attempts.
+pub async fn deliveries(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> AppResult<Json<Value>> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let limit = match query.get("limit") {
+        None => 50,
+        Some(raw) => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                AppError::invalid_parameter("limit", "limit must be a number of 1 or more")
+            })?
+            .min(200),
+    };
+    let before = match query.get("cursor") {
+        None => None,
+        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
+            AppError::bad_request(
+                "invalid_cursor",
+                Some("cursor".into()),
+                "cursor is not valid",
+            )
+        })?),
+    };
+    let org = auth.org();
+    let (list, next) = state
+        .db
+        .read(move |c| {
+            if webhooks::get(c, org, &id)?.is_none() {
+                return Err(AppError::not_found("webhook"));
+            }
+            webhooks::deliveries(c, org, &id, limit, before)
+        })
+        .await?;
+    Ok(Json(json!({
+        "deliveries": list,
+        "limit": limit,
+        "cursor": next.map(|n| n.to_string()),
+        "hasMore": next.is_some(),
+    })))
+}
 
-    #[test]
-    fn signed_urls_follow_public_url_or_host_with_port_variants() {
-        let uri: Uri = "/api/webhooks/twilio/inbound/s?x=1".parse().unwrap();
-        let mut headers = HeaderMap::new();
-        headers.insert(HOST, "127.0.0.1:8080".parse().unwrap());
-        assert_eq!(
-            signed_urls(None, &headers, &uri),
-            ["http://127.0.0.1:8080/api/webhooks/twilio/inbound/s?x=1"]
-        );
-        assert_eq!(
-            signed_urls(Some("https://example.org/roster/"), &headers, &uri),
-            [
-                "https://example.org/roster/api/webhooks/twilio/inbound/s?x=1",
-                "https://example.org:443/roster/api/webhooks/twilio/inbound/s?x=1",
-            ]
-        );
-        headers.insert("x-forwarded-proto", "https".parse().unwrap());
-        headers.insert("x-forwarded-host", "hooks.example.org:443".parse().unwrap());
-        assert_eq!(
-            signed_urls(None, &headers, &uri),
-            [
-                "https://hooks.example.org:443/api/webhooks/twilio/inbound/s?x=1",
-                "https://hooks.example.org/api/webhooks/twilio/inbound/s?x=1",
-            ]
-        );
+/// Sends one delivery again (whatever its status), soon.
+pub async fn retry(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((id, delivery)): Path<(String, String)>,
+) -> AppResult<Response> {
+    auth.require_write()?;
+    let id = webhook_id(&id)?;
+    let delivery = uuid::Uuid::parse_str(&delivery)
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| AppError::not_found("delivery"))?;
+    let org = auth.org();
+    let key = delivery.clone();
+    if !state
+        .db
+        .write(move |tx| webhooks::retry(tx, org, &id, &key))
+        .await?
+    {
+        return Err(AppError::not_found("delivery"));
     }
+    state.notify_writers();
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "id": delivery, "status": "pending" })),
+    )
+        .into_response())
 }

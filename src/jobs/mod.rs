@@ -6,6 +6,7 @@
 
 pub mod offline;
 pub mod twilio;
+pub mod webhooks;
 pub mod worker;
 
 use std::sync::Mutex;

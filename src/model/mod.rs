@@ -9,6 +9,7 @@ pub mod inbound;
 pub mod note;
 pub mod segment;
 pub mod time;
+pub mod webhook;
 
 pub use contact::{Contact, ContactPatch, Mode, Outcome};
 pub use fields::{CustomFields, Email, Phone, State, Tags, Timezone};

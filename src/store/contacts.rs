@@ -12,7 +12,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, Row, ToSql, params, params_from_iter};
 use serde_json::json;
 
-use super::{lookups, new_id, outbox, timeline};
+use super::{lookups, new_id, outbox, timeline, webhooks};
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
 use crate::model::fields::{MAX_TAGS, Phone, tag_key};
@@ -517,6 +517,9 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
         .execute(params![id, org])?;
     outbox::record(conn, org, id)?;
+    webhooks::enqueue(conn, org, "contact.deleted", id, |uuid| {
+        Ok(json!({ "contact": before.to_json(uuid) }))
+    })?;
     Ok(true)
 }
 
@@ -644,6 +647,7 @@ pub fn save_in(
         }
     }
     record_events(conn, before, &after, &changed, source, merged)?;
+    webhook_events(conn, before, &after, &changed, merged)?;
     // An import answers every new phone as it goes; the contact's fields say
     // what was found, without an event per contact.
     let imported = before.is_none() && source == Source::Import;
@@ -843,6 +847,54 @@ fn record_events(
             "opted_out"
         };
         timeline::record(conn, org, id, kind, &json!({ "source": source.as_str() }))?;
+    }
+    Ok(())
+}
+
+/// The webhook events of a write, in the order they happened: written with
+/// it, for every endpoint of the organization that wants them.
+fn webhook_events(
+    conn: &Connection,
+    before: Option<&Contact>,
+    after: &Contact,
+    changed: &[&'static str],
+    merged: bool,
+) -> AppResult<()> {
+    if !webhooks::any_enabled(conn, after.org)? {
+        return Ok(());
+    }
+    let (org, id) = (after.org, after.id.as_str());
+    let contact = |uuid: &str| Ok(json!({ "contact": after.to_json(uuid) }));
+    match before {
+        None => {
+            webhooks::enqueue(conn, org, "contact.created", id, contact)?;
+        }
+        Some(_) => {
+            let fields: Vec<&str> = changed
+                .iter()
+                .copied()
+                .filter(|f| *f != "isOptedIn")
+                .collect();
+            if !fields.is_empty() {
+                let kind = if merged {
+                    "contact.merged"
+                } else {
+                    "contact.updated"
+                };
+                webhooks::enqueue(conn, org, kind, id, |uuid| {
+                    Ok(json!({ "contact": after.to_json(uuid), "changedFields": fields }))
+                })?;
+            }
+        }
+    }
+    let was_opted_in = before.map(|b| b.is_opted_in).unwrap_or(true);
+    if was_opted_in != after.is_opted_in {
+        let kind = if after.is_opted_in {
+            "contact.opted_in"
+        } else {
+            "contact.opted_out"
+        };
+        webhooks::enqueue(conn, org, kind, id, contact)?;
     }
     Ok(())
 }

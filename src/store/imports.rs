@@ -231,11 +231,24 @@ pub fn finish(
     message: Option<&str>,
 ) -> AppResult<bool> {
     let now = now_ms();
-    Ok(conn.execute(
+    let finished = conn.execute(
         "UPDATE imports SET status = ?2, message = ?3, updated_at = ?4, finished_at = ?4
          WHERE id = ?1 AND status IN ('queued', 'running')",
         params![id, status.as_str(), message, now],
-    )? > 0)
+    )? > 0;
+    if finished
+        && status == Status::Completed
+        && let Some(imp) = get_by_id(conn, id)?
+    {
+        super::webhooks::enqueue(
+            conn,
+            imp.org,
+            "import.completed",
+            &format!("import:{id}"),
+            |_| Ok(json!({ "import": imp.to_json(false) })),
+        )?;
+    }
+    Ok(finished)
 }
 
 /// Cancels a queued or running import of `org`. False when it is not

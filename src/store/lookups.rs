@@ -10,7 +10,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-use super::{outbox, timeline};
+use super::{contacts, outbox, timeline};
 use crate::error::AppResult;
 use crate::model::fields::Phone;
 use crate::model::time::now_ms;
@@ -120,7 +120,12 @@ pub fn record_answer(
             "lineType": answer.line_type,
             "provider": provider,
         }),
-    )
+    )?;
+    super::webhooks::enqueue(conn, org, "contact.lookup_completed", contact_id, |uuid| {
+        let contact = contacts::get(conn, org, contact_id)?;
+        Ok(json!({ "contact": contact.map(|c| c.to_json(uuid)) }))
+    })?;
+    Ok(())
 }
 
 /// Puts jobs that were claimed by a process that died back in the queue.

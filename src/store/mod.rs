@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod segments;
 pub mod tags;
 pub mod timeline;
+pub mod webhooks;
 
 use rusqlite::ErrorCode;
 

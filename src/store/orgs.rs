@@ -112,6 +112,8 @@ pub const OWNED: &[(&str, &str)] = &[
     ("imports", "imports"),
     ("API keys", "api_keys"),
     ("lookup jobs", "lookup_jobs"),
+    ("webhooks", "webhooks"),
+    ("webhook deliveries", "webhook_deliveries"),
 ];
 
 /// How many rows of each owned kind `org` has.
@@ -132,7 +134,13 @@ pub fn owned_counts(conn: &Connection, org: i64) -> AppResult<Vec<(&'static str,
 /// Deletes `org` and everything it owns, and records that its search
 /// documents go. One transaction: the caller's.
 pub fn delete(conn: &Connection, org: i64) -> AppResult<()> {
+    conn.execute(
+        "DELETE FROM webhook_attempts WHERE webhook_id IN (SELECT id FROM webhooks WHERE org = ?1)",
+        [org],
+    )?;
     for table in [
+        "webhooks",
+        "webhook_deliveries",
         "contacts",
         "contact_tags",
         "tag_counts",
