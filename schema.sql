@@ -193,8 +193,9 @@ CREATE INDEX imports_org ON imports (org, created_at DESC);
 -- Outbound webhooks: endpoints, and one delivery row per event and endpoint,
 -- written in the transaction of the change that caused the event. The
 -- delivery worker sends them (claim, call, settle, back off) and keeps each
--- attempt.
-CREATE TABLE webhooks (
+-- attempt. Kept last, with IF NOT EXISTS: the version 4 migration applies
+-- this section as it stands.
+CREATE TABLE IF NOT EXISTS webhooks (
     id              TEXT PRIMARY KEY,
     org             INTEGER NOT NULL,
     url             TEXT NOT NULL,
@@ -207,8 +208,8 @@ CREATE TABLE webhooks (
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL
 );
-CREATE INDEX webhooks_org ON webhooks (org, enabled);
-CREATE TABLE webhook_deliveries (
+CREATE INDEX IF NOT EXISTS webhooks_org ON webhooks (org, enabled);
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     id              TEXT NOT NULL UNIQUE,
     org             INTEGER NOT NULL,
@@ -226,12 +227,12 @@ CREATE TABLE webhook_deliveries (
     updated_at      INTEGER NOT NULL,
     delivered_at    INTEGER
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
     WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_order ON webhook_deliveries (webhook_id, ordering_key, seq)
+CREATE INDEX IF NOT EXISTS webhook_deliveries_order ON webhook_deliveries (webhook_id, ordering_key, seq)
     WHERE status = 'pending';
-CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
-CREATE TABLE webhook_attempts (
+CREATE INDEX IF NOT EXISTS webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
+CREATE TABLE IF NOT EXISTS webhook_attempts (
     delivery_seq    INTEGER NOT NULL,
     webhook_id      TEXT NOT NULL,
     at              INTEGER NOT NULL,
@@ -239,5 +240,5 @@ CREATE TABLE webhook_attempts (
     error           TEXT,
     duration_ms     INTEGER NOT NULL
 );
-CREATE INDEX webhook_attempts_delivery ON webhook_attempts (delivery_seq);
-CREATE INDEX webhook_attempts_webhook ON webhook_attempts (webhook_id);
+CREATE INDEX IF NOT EXISTS webhook_attempts_delivery ON webhook_attempts (delivery_seq);
+CREATE INDEX IF NOT EXISTS webhook_attempts_webhook ON webhook_attempts (webhook_id);

@@ -19,54 +19,16 @@ pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
 pub const SCHEMA_VERSION: i64 = 4;
 
-/// Version 4's webhook tables, as `schema.sql` has them.
-const WEBHOOK_TABLES: &str = "CREATE TABLE IF NOT EXISTS webhooks (
-    id              TEXT PRIMARY KEY,
-    org             INTEGER NOT NULL,
-    url             TEXT NOT NULL,
-    events          TEXT NOT NULL,              -- JSON array of event types, or [\"*\"]
-    description     TEXT NOT NULL DEFAULT '',
-    enabled         INTEGER NOT NULL DEFAULT 1,
-    secret          TEXT NOT NULL,              -- whsec_<base64>: the signing key
-    disabled_reason TEXT,
-    failing_since   INTEGER,                    -- first failure of the current streak
-    created_at      INTEGER NOT NULL,
-    updated_at      INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhooks_org ON webhooks (org, enabled);
-CREATE TABLE IF NOT EXISTS webhook_deliveries (
-    seq             INTEGER PRIMARY KEY AUTOINCREMENT,
-    id              TEXT NOT NULL UNIQUE,
-    org             INTEGER NOT NULL,
-    webhook_id      TEXT NOT NULL,
-    event_id        TEXT NOT NULL,              -- the webhook-id header: the same on every retry
-    event_type      TEXT NOT NULL,
-    ordering_key    TEXT NOT NULL,              -- a contact's deliveries go in order
-    payload         TEXT NOT NULL,              -- the exact body sent
-    status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'delivered' OR status = 'failed'),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL,
-    last_status     INTEGER,
-    last_error      TEXT,
-    created_at      INTEGER NOT NULL,
-    updated_at      INTEGER NOT NULL,
-    delivered_at    INTEGER
-);
-CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
-    WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_order ON webhook_deliveries (webhook_id, ordering_key, seq)
-    WHERE status = 'pending';
-CREATE INDEX IF NOT EXISTS webhook_deliveries_webhook ON webhook_deliveries (webhook_id, seq);
-CREATE TABLE IF NOT EXISTS webhook_attempts (
-    delivery_seq    INTEGER NOT NULL,
-    webhook_id      TEXT NOT NULL,
-    at              INTEGER NOT NULL,
-    status_code     INTEGER,
-    error           TEXT,
-    duration_ms     INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS webhook_attempts_delivery ON webhook_attempts (delivery_seq);
-CREATE INDEX IF NOT EXISTS webhook_attempts_webhook ON webhook_attempts (webhook_id);";
+/// The start of `schema.sql`'s last section, the webhook tables, which the
+/// version 4 migration applies as it stands.
+const WEBHOOK_SECTION: &str = "-- Outbound webhooks: endpoints";
+
+fn webhook_tables() -> &'static str {
+    let start = SCHEMA
+        .find(WEBHOOK_SECTION)
+        .expect("schema.sql has its webhook section");
+    &SCHEMA[start..]
+}
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -187,7 +149,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
              CREATE INDEX IF NOT EXISTS contacts_org_no_email ON contacts (org) WHERE email IS NULL;
              CREATE INDEX IF NOT EXISTS contacts_org_no_phone ON contacts (org) WHERE phone IS NULL;",
         )?;
-        tx.execute_batch(WEBHOOK_TABLES)?;
+        tx.execute_batch(webhook_tables())?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -797,5 +759,34 @@ mod tests {
         // Writing the schema is off again.
         let refused = conn.execute("DELETE FROM sqlite_schema WHERE name = 'notes'", []);
         assert!(refused.is_err());
+    }
+
+    #[test]
+    fn a_version_3_database_gets_the_webhook_tables_and_flag_indexes() {
+        let (_dir, mut conn) = new_database();
+        let fresh = definitions(&conn);
+        conn.execute_batch(
+            "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;
+             DROP INDEX contacts_org_opted_out; DROP INDEX contacts_org_no_email;
+             ALTER TABLE api_keys DROP COLUMN bootstrap;
+             PRAGMA user_version = 3;",
+        )
+        .unwrap();
+        assert_ne!(definitions(&conn), fresh);
+        migrate(&mut conn).unwrap();
+        // ALTER TABLE words a table's definition its own way; its columns
+        // are what must match.
+        let but_keys = |d: Vec<(String, Option<String>)>| {
+            d.into_iter()
+                .filter(|(n, _)| n != "api_keys")
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(but_keys(definitions(&conn)), but_keys(fresh));
+        let bootstrap: bool = conn
+            .prepare("SELECT 1 FROM pragma_table_info('api_keys') WHERE name = 'bootstrap'")
+            .unwrap()
+            .exists([])
+            .unwrap();
+        assert!(bootstrap);
     }
 }

@@ -411,3 +411,25 @@ impl Server {
         Self::start_with(&["--lookup-provider", "none"], &[])
     }
 }
+
+/// Serves `app` on 127.0.0.1:0 from a runtime of its own thread, for fakes
+/// of other services; returns its address.
+pub fn serve_in_background(app: axum::Router) -> std::net::SocketAddr {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv().expect("address")
+}

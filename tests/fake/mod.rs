@@ -57,23 +57,7 @@ impl Fake {
         let app = Router::new()
             .route("/v2/PhoneNumbers/{number}", get(lookup))
             .with_state(state.clone());
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind");
-                tx.send(listener.local_addr().expect("addr"))
-                    .expect("send addr");
-                axum::serve(listener, app).await.expect("fake serve");
-            });
-        });
-        let addr = rx.recv().expect("fake address");
+        let addr = crate::common::serve_in_background(app);
         Fake {
             base: format!("http://{addr}"),
             state,
