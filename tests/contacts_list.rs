@@ -368,3 +368,48 @@ fn rare_and_absent_flag_values_list_and_count_exactly_on_a_large_organization() 
             .all(|c| c["email"].is_null() && c["isOptedIn"] == true)
     );
 }
+
+#[test]
+fn a_filter_met_far_down_the_order_lists_exactly_what_the_database_holds() {
+    let server = Server::start_without_lookups();
+    let api = server.client("acme");
+    // 3,000 contacts; the oldest 1,500 carry "early", so the newest entries
+    // of the sort index hold none of them.
+    let mut csv = String::from("phone,tags\n");
+    for i in 0..3_000 {
+        let tag = if i < 1_500 { "early;member" } else { "member" };
+        csv.push_str(&format!("+1919{:07},{tag}\n", 6_000_000 + i));
+    }
+    import_csv(&api, csv);
+    common::wait_for(30, "the index to hold them", || {
+        let r = api.get("/api/contacts?search=9196001499&limit=1");
+        (r.body["contacts"].as_array().map(Vec::len) == Some(1)).then_some(())
+    });
+    let ids = |query: &str| -> Vec<String> {
+        walk(&api, query, 50)
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let early = ids("tags=early&tagsLogic=AND&hasPhone=true");
+    assert_eq!(early.len(), 1_500);
+    let unique: HashSet<&String> = early.iter().collect();
+    assert_eq!(unique.len(), 1_500, "no contact twice across the pages");
+
+    // Changes the index has not applied yet show at once: a new match, a
+    // contact that stops matching.
+    let fresh = api.create(&json!({"phone": "+19197000001", "tags": ["early"]}));
+    let leaving = &early[10];
+    api.put(
+        &format!("/api/contacts/{leaving}"),
+        &json!({"tags": ["member"]}),
+    );
+    let now = api.get("/api/contacts?tags=early&hasPhone=true&limit=50&includeTotal=true");
+    assert_eq!(now.body["total"], 1_500, "{}", now.text);
+    let first = &now.body["contacts"];
+    assert_eq!(first[0]["id"], fresh["id"], "the newest match comes first");
+    let listed = ids("tags=early&hasPhone=true");
+    assert_eq!(listed.len(), 1_500);
+    assert!(!listed.contains(leaving));
+    assert!(listed.contains(&fresh["id"].as_str().unwrap().to_string()));
+}

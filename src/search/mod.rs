@@ -155,6 +155,41 @@ impl Search {
         )
     }
 
+    /// A page of `filter`'s matches and, when `count_ids` is given, how
+    /// many documents match among those ids, read from one searcher so the
+    /// two agree (see `listing` for how the outbox completes them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn page_and_count(
+        &self,
+        org: i64,
+        filter: &crate::model::ContactFilter,
+        sort: crate::model::SortBy,
+        start: &Start,
+        limit: usize,
+        count_ids: Option<&[String]>,
+    ) -> AppResult<(Hits, Option<(u64, u64)>)> {
+        let ready = self.ready()?;
+        let searcher = ready.reader.searcher();
+        let hits = query::page(
+            &searcher,
+            &ready.fields,
+            org,
+            filter,
+            Order::Field(sort),
+            start,
+            limit,
+            false,
+        )?;
+        let counts = match count_ids {
+            None => None,
+            Some(ids) => Some((
+                query::count(&searcher, &ready.fields, org, filter, None)?,
+                query::count(&searcher, &ready.fields, org, filter, Some(ids))?,
+            )),
+        };
+        Ok((hits, counts))
+    }
+
     /// Calls `f` with every id matching `filter`, in the documented order
     /// for `sort`, `batch` ids at a time (for bulk actions and export).
     pub fn for_each_id_batch(

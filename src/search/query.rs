@@ -287,6 +287,26 @@ pub fn filter_query(
     Ok(boxed(BooleanQuery::new(must)))
 }
 
+/// How many documents match `filter` in `org`, only among `ids` when given.
+pub fn count(
+    searcher: &Searcher,
+    f: &Fields,
+    org: i64,
+    filter: &ContactFilter,
+    ids: Option<&[String]>,
+) -> AppResult<u64> {
+    let q = filter_query(f, org, filter, None, false)?;
+    let q = match ids {
+        None => q,
+        Some([]) => return Ok(0),
+        Some(ids) => all_of(vec![
+            q,
+            any_of(ids.iter().map(|id| term(f.id, id)).collect()),
+        ]),
+    };
+    Ok(searcher.search(&*q, &Count).map_err(search_err)? as u64)
+}
+
 fn search_err(e: tantivy::TantivyError) -> AppError {
     AppError::internal(format!("search index: {e}"))
 }

@@ -945,7 +945,11 @@ pub fn tag_count(conn: &Connection, org: i64, key: &str) -> AppResult<i64> {
 /// index (tags, state or ZIP) and sorts the matches; above it, the query
 /// walks the sort index and checks each row, which finds a page of common
 /// matches quickly.
-const DRIVE_LIMIT: i64 = 5_000;
+const DRIVE_LIMIT: i64 = 1_000;
+
+/// Index entries a walk of the sort index reads at most for one page of a
+/// filter: past this, the search index answers the page (see `listing`).
+pub const WALK_BOUND: i64 = 500;
 
 /// Where a listing starts reading.
 #[derive(Debug, Clone, PartialEq)]
@@ -966,17 +970,19 @@ pub struct Where {
     pub drive: Drive,
 }
 
+/// The keyset index of a sort order.
+fn sort_index(sort: crate::model::SortBy) -> &'static str {
+    match sort {
+        crate::model::SortBy::UpdatedAt => "contacts_org_updated",
+        crate::model::SortBy::CreatedAt => "contacts_org_created",
+    }
+}
+
 impl Where {
     /// The `FROM` of a listing in `sort` order.
     pub fn sorted_source(&self, sort: crate::model::SortBy) -> String {
         match &self.drive {
-            Drive::SortIndex => format!(
-                "contacts c INDEXED BY {}",
-                match sort {
-                    crate::model::SortBy::UpdatedAt => "contacts_org_updated",
-                    crate::model::SortBy::CreatedAt => "contacts_org_created",
-                }
-            ),
+            Drive::SortIndex => format!("contacts c INDEXED BY {}", sort_index(sort)),
             other => drive_source(other),
         }
     }
@@ -1256,6 +1262,144 @@ pub fn list(
         has_more,
         total,
     })
+}
+
+/// [`list`], unless the page would need a walk of the sort index longer
+/// than [`WALK_BOUND`] entries: then None, and the caller asks the search
+/// index. Offset pages and unfiltered or index-driven listings always answer.
+pub fn list_bounded(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    params: &ListParams,
+) -> AppResult<Option<Page>> {
+    let w = build_where(conn, org, filter)?;
+    if w.drive != Drive::SortIndex || filter.is_empty() || params.offset > 0 {
+        return list(conn, org, filter, params).map(Some);
+    }
+    let col = params.sort_by.column();
+    let index = sort_index(params.sort_by);
+    // The window: the next WALK_BOUND entries of the sort index, after the
+    // cursor; `?1` is the org, the cursor's placeholders start at `first`.
+    let window = |first: usize| {
+        let after = if params.cursor.is_some() {
+            format!(" AND ({col}, id) < (?{first}, ?{})", first + 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "SELECT rowid FROM contacts INDEXED BY {index} WHERE org = ?1{after}
+              ORDER BY {col} DESC, id DESC LIMIT {WALK_BOUND}"
+        )
+    };
+    let cursor_args: Vec<SqlValue> = match &params.cursor {
+        Some(Cursor { ts, id }) => vec![SqlValue::Integer(*ts), SqlValue::Text(id.clone())],
+        None => Vec::new(),
+    };
+    let mut args = w.params.clone();
+    let first = args.len() + 1;
+    args.extend(cursor_args.iter().cloned());
+    let sql = format!(
+        "SELECT {} FROM contacts c WHERE c.rowid IN ({}) AND {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        prefixed_columns(),
+        window(first),
+        w.clause,
+        params.limit + 1
+    );
+    let mut contacts: Vec<Contact> = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<Result<_, _>>()?;
+    let has_more = contacts.len() > params.limit as usize;
+    if !has_more {
+        // A short page is the whole answer only if the window held every
+        // entry left.
+        let mut count_args = vec![SqlValue::Integer(org)];
+        count_args.extend(cursor_args);
+        let read: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({})", window(2)))?
+            .query_row(params_from_iter(count_args.iter()), |r| r.get(0))?;
+        if read >= WALK_BOUND {
+            return Ok(None);
+        }
+    }
+    contacts.truncate(params.limit as usize);
+    let total = if params.include_total {
+        Some(count(conn, org, filter)?)
+    } else {
+        None
+    };
+    Ok(Some(Page {
+        contacts,
+        has_more,
+        total,
+    }))
+}
+
+/// The (sort value, id) of those of `ids` that match `filter` (and follow
+/// `after`), in the documented order: the exact check of the search
+/// index's candidates against the database.
+pub fn matching_keys(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    sort: crate::model::SortBy,
+    after: Option<&Cursor>,
+    ids: &[String],
+) -> AppResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let w = build_where(conn, org, filter)?;
+    let col = sort.column();
+    let mut args = w.params.clone();
+    let marks: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            args.push(SqlValue::Text(id.clone()));
+            format!("?{}", args.len())
+        })
+        .collect();
+    let mut sql = format!(
+        "SELECT c.{col}, c.id FROM contacts c WHERE {} AND c.id IN ({})",
+        w.clause,
+        marks.join(", ")
+    );
+    if let Some(Cursor { ts, id }) = after {
+        args.push(SqlValue::Integer(*ts));
+        let a = args.len();
+        args.push(SqlValue::Text(id.clone()));
+        sql.push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{})", args.len()));
+    }
+    sql.push_str(&format!(" ORDER BY c.{col} DESC, c.id DESC"));
+    let rows = conn
+        .prepare(&sql)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The count of `filter`'s matches when it costs little: kept counts, or a
+/// plan driven by a selective index. None when it would walk the
+/// organization.
+pub fn cheap_count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<Option<i64>> {
+    let only_tag = filter.tags.len() == 1
+        && *filter
+            == ContactFilter {
+                tags: filter.tags.clone(),
+                tags_logic: filter.tags_logic,
+                ..ContactFilter::default()
+            };
+    if filter.is_empty() || only_tag {
+        return count(conn, org, filter).map(Some);
+    }
+    let w = build_where(conn, org, filter)?;
+    if w.drive == Drive::SortIndex {
+        return Ok(None);
+    }
+    count_where(conn, &w).map(Some)
 }
 
 /// Counts the contacts a `Where` matches.

@@ -30,6 +30,26 @@ pub fn record_org_deleted(conn: &Connection, org: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// The contacts of `org` with index changes not applied yet, or None when
+/// the whole outbox holds more than `limit` rows (a large import running).
+pub fn pending_ids(conn: &Connection, org: i64, limit: usize) -> AppResult<Option<Vec<String>>> {
+    let mut stmt = conn.prepare_cached("SELECT org, contact_id FROM search_outbox LIMIT ?1")?;
+    let rows: Vec<(i64, String)> = stmt
+        .query_map([limit as i64 + 1], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    if rows.len() > limit {
+        return Ok(None);
+    }
+    let mut ids: Vec<String> = rows
+        .into_iter()
+        .filter(|(o, id)| *o == org && !id.is_empty())
+        .map(|(_, id)| id)
+        .collect();
+    ids.sort();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
 /// One outbox row.
 #[derive(Debug, Clone)]
 pub struct Entry {
