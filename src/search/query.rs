@@ -5,11 +5,10 @@
 //! index runs, so a page, its `hasMore` and its total come straight from the
 //! index.
 
-use std::ops::Bound;
 
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
-    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Searcher, SegmentReader, Term};
@@ -197,49 +196,14 @@ fn i64_term(field: Field, v: i64) -> Term {
     Term::from_field_i64(field, v)
 }
 
-fn u64_term(field: Field, v: u64) -> Term {
-    Term::from_field_u64(field, v)
-}
 
-fn sort_field(f: &Fields, sort: SortBy) -> Field {
-    match sort {
-        SortBy::UpdatedAt => f.updated_at,
-        SortBy::CreatedAt => f.created_at,
-    }
-}
-
-/// `(sort, id) < (ts, id)` as index clauses.
-fn before(f: &Fields, sort: SortBy, ts: i64, id: &str) -> AppResult<Box<dyn Query>> {
-    let (hi, lo) = schema::id_halves(id).ok_or_else(|| {
-        AppError::bad_request(
-            "invalid_cursor",
-            Some("cursor".into()),
-            "cursor is not valid",
-        )
-    })?;
-    let sf = sort_field(f, sort);
-    let eq = |t: Term| -> Box<dyn Query> { boxed(TermQuery::new(t, IndexRecordOption::Basic)) };
-    let below = |t: Term| -> Box<dyn Query> {
-        boxed(RangeQuery::new(Bound::Unbounded, Bound::Excluded(t)))
-    };
-    Ok(any_of(vec![
-        below(i64_term(sf, ts)),
-        all_of(vec![eq(i64_term(sf, ts)), below(u64_term(f.id_hi, hi))]),
-        all_of(vec![
-            eq(i64_term(sf, ts)),
-            eq(u64_term(f.id_hi, hi)),
-            below(u64_term(f.id_lo, lo)),
-        ]),
-    ]))
-}
 
 /// The whole query for `filter` in `org`: the organization, the text search
-/// and every other filter, plus the keyset position when there is one.
+/// and every other filter.
 pub fn filter_query(
     f: &Fields,
     org: i64,
     filter: &ContactFilter,
-    after: Option<(SortBy, i64, &str)>,
     scored: bool,
 ) -> AppResult<Box<dyn Query>> {
     let mut must: Vec<Clause> = vec![(
@@ -281,9 +245,6 @@ pub fn filter_query(
     if let Some(zip) = &filter.zip {
         must.push((Occur::Must, term(f.zip, zip)));
     }
-    if let Some((sort, ts, id)) = after {
-        must.push((Occur::Must, before(f, sort, ts, id)?));
-    }
     Ok(boxed(BooleanQuery::new(must)))
 }
 
@@ -295,7 +256,7 @@ pub fn count(
     filter: &ContactFilter,
     ids: Option<&[String]>,
 ) -> AppResult<u64> {
-    let q = filter_query(f, org, filter, None, false)?;
+    let q = filter_query(f, org, filter, false)?;
     let q = match ids {
         None => q,
         Some([]) => return Ok(0),
@@ -314,8 +275,16 @@ fn search_err(e: tantivy::TantivyError) -> AppError {
 /// (sort value, id high, id low): the documented order, descending.
 type SortKey = (i64, u64, u64);
 
+/// Below every real key: what documents at or past a cursor are given.
+const PAST_CURSOR: SortKey = (i64::MIN, 0, 0);
+
+/// The sort key of each document; with `before`, documents whose key is not
+/// below it get [`PAST_CURSOR`]. Checking the cursor here, in the pass that
+/// ranks the matches, costs nothing per document, where a range clause over
+/// the sort field makes the query visit the whole organization.
 fn by_field(
     sort: SortBy,
+    before: Option<SortKey>,
 ) -> impl Fn(&SegmentReader) -> Box<dyn FnMut(tantivy::DocId) -> SortKey> + Send + Sync + 'static {
     let name = match sort {
         SortBy::UpdatedAt => "updated_at",
@@ -327,11 +296,15 @@ fn by_field(
         let hi = ff.u64("id_hi").ok().map(|c| c.first_or_default_col(0));
         let lo = ff.u64("id_lo").ok().map(|c| c.first_or_default_col(0));
         Box::new(move |doc| {
-            (
+            let key = (
                 ts.as_ref().map_or(0, |c| c.get_val(doc)),
                 hi.as_ref().map_or(0, |c| c.get_val(doc)),
                 lo.as_ref().map_or(0, |c| c.get_val(doc)),
-            )
+            );
+            match before {
+                Some(b) if key >= b => PAST_CURSOR,
+                _ => key,
+            }
         })
     }
 }
@@ -362,20 +335,30 @@ pub fn page(
     // what the collector allocates for a huge offset.
     let offset = offset.min(searcher.num_docs() as usize);
     let scored = order == Order::Relevance;
-    let query = filter_query(f, org, filter, after, scored)?;
+    // A field order checks the cursor while ranking (see `by_field`).
+    let before = match after {
+        Some((_, ts, id)) => {
+            let (hi, lo) = schema::id_halves(id).ok_or_else(|| {
+                AppError::bad_request("invalid_cursor", Some("cursor".into()), "cursor is not valid")
+            })?;
+            Some((ts, hi, lo))
+        }
+        None => None,
+    };
+    let query = filter_query(f, org, filter, scored)?;
     // The total is for the whole filter, never only what follows a cursor:
     // counted in the same pass when there is no cursor, else separately.
     let count_along = include_total && after.is_none();
     let mut total = None;
     if include_total && !count_along {
-        let q = filter_query(f, org, filter, None, false)?;
+        let q = filter_query(f, org, filter, false)?;
         total = Some(searcher.search(&*q, &Count).map_err(search_err)? as u64);
     }
     let top = TopDocs::with_limit(limit + 1).and_offset(offset);
     let mut keys: Vec<(SortKey, DocAddress)> = match order {
         Order::Field(sort) => {
-            let top = top.order_by(by_field(sort));
-            if count_along {
+            let top = top.order_by(by_field(sort, before));
+            let mut keys = if count_along {
                 let (keys, n) = searcher
                     .search(&*query, &(top, Count))
                     .map_err(search_err)?;
@@ -383,7 +366,9 @@ pub fn page(
                 keys
             } else {
                 searcher.search(&*query, &top).map_err(search_err)?
-            }
+            };
+            keys.retain(|(k, _)| *k != PAST_CURSOR);
+            keys
         }
         Order::Relevance => {
             let top = top.order_by_score();

@@ -949,7 +949,7 @@ const DRIVE_LIMIT: i64 = 1_000;
 
 /// Index entries a walk of the sort index reads at most for one page of a
 /// filter: past this, the search index answers the page (see `listing`).
-pub const WALK_BOUND: i64 = 500;
+pub const WALK_BOUND: i64 = 1_000;
 
 /// Where a listing starts reading.
 #[derive(Debug, Clone, PartialEq)]
@@ -1299,8 +1299,11 @@ pub fn list_bounded(
     let mut args = w.params.clone();
     let first = args.len() + 1;
     args.extend(cursor_args.iter().cloned());
+    // CROSS JOIN keeps the window as the outer loop, whatever other index
+    // the filter's columns have.
     let sql = format!(
-        "SELECT {} FROM contacts c WHERE c.rowid IN ({}) AND {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON c.rowid = wnd.rowid
+          WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
         prefixed_columns(),
         window(first),
         w.clause,
