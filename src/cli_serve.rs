@@ -7,6 +7,7 @@ use clap::Args;
 use roster::config::{Config, DataDirArg};
 use roster::db::Db;
 use roster::error::AppError;
+use roster::ops::lock::DataDirLock;
 use roster::store::{keys, orgs};
 
 /// How a server starts: beyond the configuration, what it sets up first.
@@ -107,10 +108,20 @@ pub fn serve(mut config: Config, start: StartArgs) -> Result<(), AppError> {
     let result = runtime.block_on(async move {
         // Refuse a lookup configuration that cannot work before listening.
         roster::jobs::Provider::from_config(&config.lookups)?;
+        if let Some(dir) = &config.backups.dir {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                AppError::setup(format!(
+                    "cannot create the backup directory {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        // Held while the server runs: a restore or a repair waits for it.
+        let _lock = DataDirLock::acquire(&config.data.data_dir)?;
         let db = Db::open(&config.data.data_dir)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
-            .map_err(|e| AppError::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+            .map_err(|e| AppError::setup(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(AppError::internal)?;
         prepare(&db, &config, &start, &addr.to_string())?;
         println!("roster listening on http://{addr}");

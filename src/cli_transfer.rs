@@ -46,7 +46,7 @@ fn find_org(db: &Db, name: &str) -> Result<orgs::Org, AppError> {
 }
 
 pub fn import(args: ImportArgs) -> Result<(), AppError> {
-    let db = Db::open(&args.data.data_dir)?;
+    let db = Db::open_existing(&args.data.data_dir)?;
     let org = find_org(&db, &args.org)?;
     let mut options = Map::new();
     if !args.tags.is_empty() {
@@ -167,7 +167,7 @@ pub struct ExportArgs {
 }
 
 pub fn export(args: ExportArgs) -> Result<(), AppError> {
-    let db = Db::open(&args.data.data_dir)?;
+    let db = Db::open_existing(&args.data.data_dir)?;
     let org = find_org(&db, &args.org)?;
     let pairs = [
         ("tags", &args.tags),

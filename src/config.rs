@@ -2,6 +2,7 @@
 //! overridden by command-line flags (clap reads both).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 
@@ -25,7 +26,7 @@ pub struct Config {
     pub data: DataDirArg,
 
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "ROSTER_LISTEN", default_value = DEFAULT_LISTEN)]
+    #[arg(long, env = "ROSTER_LISTEN", default_value = DEFAULT_LISTEN, value_parser = parse_listen)]
     pub listen: String,
 
     /// The public base URL (scheme, host and any path prefix) clients and
@@ -38,6 +39,13 @@ pub struct Config {
     pub lookups: LookupConfig,
     #[command(flatten)]
     pub webhooks: WebhookConfig,
+    #[command(flatten)]
+    pub backups: BackupConfig,
+    /// Serve Prometheus metrics at `GET /metrics` to requests bearing this
+    /// token (separate from API keys). Off when unset.
+    #[arg(long, env = "ROSTER_METRICS_TOKEN", hide_env_values = true,
+          value_parser = parse_metrics_token)]
+    pub metrics_token: Option<String>,
     /// Largest CSV upload accepted by the import endpoint, in bytes.
     #[arg(long, env = "ROSTER_MAX_UPLOAD_BYTES", default_value_t = DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
@@ -61,6 +69,8 @@ impl Config {
             export_link_ttl_secs: DEFAULT_EXPORT_LINK_TTL_SECS,
             lookups: LookupConfig::default(),
             webhooks: WebhookConfig::default(),
+            backups: BackupConfig::default(),
+            metrics_token: None,
         }
     }
 }
@@ -128,6 +138,60 @@ impl Default for WebhookConfig {
             concurrency: 8,
         }
     }
+}
+
+/// Scheduled backups (see docs/operations.md).
+#[derive(Debug, Clone, Args)]
+pub struct BackupConfig {
+    /// Back the database up into this directory on a schedule (off when
+    /// unset). Backups are named `roster-<UTC time>.db`.
+    #[arg(long = "backup-dir", env = "ROSTER_BACKUP_DIR")]
+    pub dir: Option<PathBuf>,
+    /// How often: a duration such as `6h`, `30m` or `1d`. The first backup
+    /// is due one interval after the newest in the directory.
+    #[arg(long = "backup-interval", env = "ROSTER_BACKUP_INTERVAL", default_value = "6h",
+          value_parser = parse_interval)]
+    pub interval: Duration,
+    /// How many scheduled backups to keep (the newest).
+    #[arg(long = "backup-keep", env = "ROSTER_BACKUP_KEEP", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub keep: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            dir: None,
+            interval: Duration::from_secs(6 * 3600),
+            keep: 7,
+        }
+    }
+}
+
+/// An address to listen on: `HOST:PORT`, the host an IP address or a name.
+pub fn parse_listen(s: &str) -> Result<String, String> {
+    use std::net::ToSocketAddrs;
+    match s.to_socket_addrs().map(|mut addrs| addrs.next()) {
+        Ok(Some(_)) => Ok(s.to_string()),
+        _ => Err("expected HOST:PORT, such as 127.0.0.1:8080 or 0.0.0.0:80".into()),
+    }
+}
+
+fn parse_metrics_token(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("expected at least 16 printable characters, no spaces".into());
+    }
+    Ok(t.to_string())
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("expected a duration such as 6h, 30m or 1d: {e}"))?;
+    if d < Duration::from_secs(1) {
+        return Err("the interval must be at least 1s".into());
+    }
+    Ok(d)
 }
 
 /// The lookup worker (see docs/lookups.md).

@@ -101,10 +101,60 @@ pub fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// The database file of an existing data directory; a directory without one
+/// is a plain error (and nothing is created).
+pub fn require(data_dir: &Path) -> AppResult<PathBuf> {
+    let path = data_dir.join(DB_FILE);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(AppError::NotFound(format!(
+            "no Roster database in {} (pass the --data-dir a server uses; \
+             `roster serve` creates one)",
+            data_dir.display()
+        )))
+    }
+}
+
+/// A configured connection to an existing database file, as it is: no
+/// migration, nothing created.
+pub fn open_file(path: &Path) -> AppResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    configure(&conn, READER_CACHE_KIB)?;
+    Ok(conn)
+}
+
+/// Why a database written by a newer Roster is left as it is.
+fn newer_schema_message(version: i64) -> String {
+    format!(
+        "the database has schema version {version}, written by a newer Roster; \
+         this roster ({}) knows schema versions up to {SCHEMA_VERSION}; \
+         run a newer roster (the database was not changed)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+fn newer_schema(version: i64) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+        Some(newer_schema_message(version)),
+    )
+}
+
 /// Brings the database to the current schema version. Safe to call from any
 /// number of processes at once: the check and the change share one
 /// immediate transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    // Checked before anything is changed, even the journal mode.
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(newer_schema(version));
+    }
     conn.pragma_update(None, "journal_mode", "WAL")?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -240,13 +290,24 @@ impl Db {
         self.write(|tx| Ok(optimize(tx)?)).await
     }
 
+    /// [`Db::open`] for a data directory that must already hold a database.
+    pub fn open_existing(data_dir: &Path) -> AppResult<Self> {
+        require(data_dir)?;
+        Self::open(data_dir)
+    }
+
     /// Opens (creating if needed) the database in `data_dir` and migrates it.
     pub fn open(data_dir: &Path) -> AppResult<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            AppError::internal(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| AppError::setup(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
-        let mut writer = open_connection(&path)?;
+        let mut writer = open_connection(&path).map_err(|e| {
+            AppError::setup(format!("cannot open the database {}: {e}", path.display()))
+        })?;
+        let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(AppError::setup(newer_schema_message(version)));
+        }
         migrate(&mut writer)?;
         optimize(&writer)?;
         writer.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)?;

@@ -38,6 +38,10 @@ pub enum AppError {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// What stops a command or a server from starting (an address in use, a
+    /// directory it cannot write): said plainly, since the user can fix it.
+    #[error("{0}")]
+    Setup(String),
 }
 
 impl AppError {
@@ -69,6 +73,10 @@ impl AppError {
         Self::Internal(err.to_string())
     }
 
+    pub fn setup(message: impl Into<String>) -> Self {
+        Self::Setup(message.into())
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
@@ -81,7 +89,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -97,7 +105,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooManyRequests(_) => "rate_limited",
             Self::Unavailable(_) => "unavailable",
-            Self::Internal(_) => "internal_error",
+            Self::Internal(_) | Self::Setup(_) => "internal_error",
         }
     }
 }
@@ -106,7 +114,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let message = match &self {
-            Self::Internal(detail) => {
+            Self::Internal(detail) | Self::Setup(detail) => {
                 tracing::error!(%detail, "internal error");
                 "Something went wrong on the server; the error has been logged.".to_string()
             }

@@ -7,7 +7,9 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod listing;
+pub mod metrics;
 pub mod model;
+pub mod ops;
 pub mod search;
 pub mod seed;
 pub mod store;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub search: Arc<search::Search>,
     /// Unused single-use export download links.
     pub export_links: Arc<http::export::ExportLinks>,
+    /// What `GET /metrics` reports.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 #[derive(Default)]
@@ -58,6 +62,7 @@ impl AppState {
             wake: Arc::new(Wake::default()),
             search: Arc::new(search::Search::new()),
             export_links: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -112,6 +117,18 @@ pub async fn run(
     // every acknowledged write reaches the index before it stops.
     let stop_index = tokio_util::sync::CancellationToken::new();
     let search_writer = tokio::spawn(search::run_writer(state.clone(), stop_index.clone()));
+    let backups = state.config.backups.dir.clone().map(|dir| {
+        let schedule = ops::backup::Schedule {
+            dir,
+            every: state.config.backups.interval,
+            keep: state.config.backups.keep as usize,
+        };
+        tokio::spawn(ops::backup::run_schedule(
+            state.config.data.data_dir.clone(),
+            schedule,
+            stopping.clone(),
+        ))
+    });
     // Planner statistics follow the data as it grows.
     let db = state.db.clone();
     let stop_optimizing = stopping.clone();
@@ -149,6 +166,9 @@ pub async fn run(
     stopping.cancel();
     let _ = lookups.await;
     let _ = webhooks.await;
+    if let Some(backups) = backups {
+        let _ = backups.await;
+    }
     stop_index.cancel();
     let _ = search_writer.await;
     served.map_err(|e| AppError::internal(format!("server: {e}")))?;

@@ -10,6 +10,7 @@ use roster::model::time::format_ms;
 use roster::store::{keys, orgs};
 use tracing_subscriber::EnvFilter;
 
+mod cli_ops;
 mod cli_serve;
 mod cli_transfer;
 
@@ -52,6 +53,19 @@ enum Command {
     Export(cli_transfer::ExportArgs),
     /// Rebuild the search index from the database (with the server stopped).
     Reindex {
+        #[command(flatten)]
+        data: DataDirArg,
+    },
+    /// Write a consistent copy of the database while the server runs.
+    Backup(cli_ops::BackupArgs),
+    /// Put a backup in place (with the server stopped); the current database
+    /// is moved aside, never deleted.
+    Restore(cli_ops::RestoreArgs),
+    /// Check the database and everything derived from it; exits non-zero on
+    /// any problem.
+    Check(cli_ops::CheckArgs),
+    /// A one-screen summary of a data directory.
+    Status {
         #[command(flatten)]
         data: DataDirArg,
     },
@@ -147,6 +161,10 @@ fn main() -> ExitCode {
         Command::Import(args) => cli_transfer::import(args),
         Command::Export(args) => cli_transfer::export(args),
         Command::Reindex { data } => reindex(data),
+        Command::Backup(args) => cli_ops::backup(args),
+        Command::Restore(args) => cli_ops::restore(args),
+        Command::Check(args) => cli_ops::check(args),
+        Command::Status { data } => cli_ops::status(data),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -177,7 +195,7 @@ fn keys_command(cmd: KeysCommand) -> Result<(), AppError> {
             println!("{key}");
         }
         KeysCommand::List { data } => {
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             let list = db.read_blocking(keys::list)?;
             println!(
                 "{:<36}  {:<20}  {:<6}  {:<24}  {:<24}  status",
@@ -202,7 +220,7 @@ fn keys_command(cmd: KeysCommand) -> Result<(), AppError> {
             }
         }
         KeysCommand::Revoke { id, data } => {
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             if db.write_blocking(|tx| keys::revoke(tx, &id))? {
                 println!("Revoked key {id}.");
             } else {
@@ -216,7 +234,7 @@ fn keys_command(cmd: KeysCommand) -> Result<(), AppError> {
 fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
     match cmd {
         OrgsCommand::List { data } => {
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             let list = db.read_blocking(|conn| {
                 orgs::list(conn)?
                     .into_iter()
@@ -235,7 +253,7 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
             }
         }
         OrgsCommand::Delete { org, yes, data } => {
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             let found = db
                 .read_blocking(|conn| orgs::by_name(conn, &org))?
                 .ok_or_else(|| AppError::NotFound(format!("no organization named '{org}'")))?;
@@ -262,7 +280,7 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
             public_url,
             data,
         } => {
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             let org = db
                 .read_blocking(|conn| orgs::by_name(conn, &org))?
                 .ok_or_else(|| AppError::NotFound(format!("no organization named '{org}'")))?;
@@ -296,7 +314,7 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
             if token.as_deref() == Some("") {
                 return Err(AppError::validation("token", "the token is empty"));
             }
-            let db = Db::open(&data.data_dir)?;
+            let db = Db::open_existing(&data.data_dir)?;
             let name = org.clone();
             db.write_blocking(|tx| {
                 let org = orgs::by_name(tx, &name)?
@@ -314,6 +332,8 @@ fn orgs_command(cmd: OrgsCommand) -> Result<(), AppError> {
 }
 
 fn reindex(data: DataDirArg) -> Result<(), AppError> {
+    roster::db::require(&data.data_dir)?;
+    let _lock = roster::ops::lock::DataDirLock::acquire(&data.data_dir)?;
     let db = Db::open(&data.data_dir)?;
     let started = std::time::Instant::now();
     let n = roster::search::reindex(&db, &data.data_dir)?;

@@ -64,6 +64,11 @@ fn cli_rejects_bad_arguments() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    // A data directory with a database, so that revoking finds no key.
+    common::roster_cli(
+        &["keys", "create", "--org", "x", "--access", "read"],
+        dir.path(),
+    );
     let out = std::process::Command::new(common::BIN)
         .args(["keys", "revoke", "no-such-key", "--data-dir"])
         .arg(dir.path())

@@ -11,6 +11,7 @@ pub mod imports;
 pub mod inbound;
 pub mod lookups;
 pub mod me;
+pub mod metrics;
 pub mod notes;
 pub mod segments;
 pub mod tags;
@@ -105,12 +106,19 @@ pub fn router(state: AppState) -> Router {
         .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
 
+    let counted = state.metrics.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::scrape))
         .nest("/api", api)
         .merge(assets::router())
+        .route_layer(axum::middleware::from_fn(metrics::mark_route))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            counted,
+            metrics::record,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(60),

@@ -66,10 +66,15 @@ pub async fn run(db: Db, cfg: WebhookConfig, wake: Arc<Notify>, stop: Cancellati
         }
         tokio::select! {
             Some(done) = flying.join_next(), if !flying.is_empty() => {
-                if let Ok((due, attempt)) = done {
-                    busy.remove(&due.seq);
-                    record(&db, &cfg, due, attempt).await;
+                // Every attempt finished by now is recorded in one write.
+                let mut finished: Vec<(Due, Attempt)> = done.into_iter().collect();
+                while let Some(more) = flying.try_join_next() {
+                    finished.extend(more);
                 }
+                for (due, _) in &finished {
+                    busy.remove(&due.seq);
+                }
+                record(&db, &cfg, finished).await;
             }
             () = wake.notified() => {}
             () = tokio::time::sleep(POLL) => {}
@@ -79,7 +84,7 @@ pub async fn run(db: Db, cfg: WebhookConfig, wake: Arc<Notify>, stop: Cancellati
     let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
     while !flying.is_empty() {
         match tokio::time::timeout_at(deadline, flying.join_next()).await {
-            Ok(Some(Ok((due, attempt)))) => record(&db, &cfg, due, attempt).await,
+            Ok(Some(Ok(done))) => record(&db, &cfg, vec![done]).await,
             Ok(Some(Err(_))) => {}
             Ok(None) | Err(_) => break,
         }
@@ -132,21 +137,34 @@ async fn send(client: &reqwest::Client, due: &Due, allowed_hosts: &[String]) -> 
     }
 }
 
-async fn record(db: &Db, cfg: &WebhookConfig, due: Due, attempt: Attempt) {
+async fn record(db: &Db, cfg: &WebhookConfig, finished: Vec<(Due, Attempt)>) {
+    if finished.is_empty() {
+        return;
+    }
     let give_up_ms = (cfg.give_up_secs * 1000) as i64;
-    let next = if attempt.at - due.created_at > give_up_ms {
-        Next::GiveUp
-    } else {
-        let jitter: f64 = rand::rng().random_range(0.0..1.0);
-        Next::Retry(
-            now_ms() + webhook::backoff_ms(cfg.retry_base_ms, due.attempts + 1, jitter) as i64,
-        )
-    };
-    let seq = due.seq;
+    let base = cfg.retry_base_ms;
+    let settled: Vec<(Due, Attempt, Next)> = finished
+        .into_iter()
+        .map(|(due, attempt)| {
+            let next = if attempt.at - due.created_at > give_up_ms {
+                Next::GiveUp
+            } else {
+                let jitter: f64 = rand::rng().random_range(0.0..1.0);
+                Next::Retry(now_ms() + webhook::backoff_ms(base, due.attempts + 1, jitter) as i64)
+            };
+            (due, attempt, next)
+        })
+        .collect();
+    let n = settled.len();
     if let Err(err) = db
-        .write(move |tx| webhooks::settle(tx, &due, &attempt, next, give_up_ms))
+        .write(move |tx| {
+            for (due, attempt, next) in settled {
+                webhooks::settle(tx, &due, &attempt, next, give_up_ms)?;
+            }
+            Ok(())
+        })
         .await
     {
-        tracing::warn!(%err, delivery = seq, "recording a webhook attempt failed; it will be sent again");
+        tracing::warn!(%err, deliveries = n, "recording webhook attempts failed; they will be sent again");
     }
 }

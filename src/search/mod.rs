@@ -425,7 +425,12 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
     let opened = match opened {
         Ok(Ok(pair)) => Ok(pair),
         Ok(Err(why)) => {
-            tracing::warn!(reason = %why, "search index needs a rebuild");
+            // A new data directory simply has no index yet.
+            if index_dir(&data_dir).exists() || version_path(&data_dir).exists() {
+                tracing::warn!(reason = %why, "search index needs a rebuild");
+            } else {
+                tracing::info!("creating the search index");
+            }
             let progress = state.search.mark_rebuilding();
             let db = state.db.clone();
             let dir = data_dir.clone();
@@ -526,5 +531,72 @@ mod tests {
         assert_eq!(e.code(), "unavailable");
         assert!(e.to_string().contains("being rebuilt"), "{e}");
         assert!(e.to_string().contains("25%"), "{e}");
+    }
+}
+
+/// One document as `roster check` compares it with the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct DocVersion {
+    pub id: u128,
+    pub org: i64,
+    pub updated_at: i64,
+}
+
+/// Every live document of the index in `data_dir`, sorted by id (a reader
+/// only: a running server's writer is not disturbed).
+pub fn documents(data_dir: &Path) -> AppResult<Vec<DocVersion>> {
+    let index = Index::open_in_dir(index_dir(data_dir)).map_err(err)?;
+    let reader: IndexReader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()
+        .map_err(err)?;
+    let searcher = reader.searcher();
+    let mut out = Vec::with_capacity(searcher.num_docs() as usize);
+    for seg in searcher.segment_readers() {
+        let ff = seg.fast_fields();
+        let hi = ff.u64("id_hi").map_err(err)?.first_or_default_col(0);
+        let lo = ff.u64("id_lo").map_err(err)?.first_or_default_col(0);
+        let org = ff.i64("org").map_err(err)?.first_or_default_col(0);
+        let updated = ff.i64("updated_at").map_err(err)?.first_or_default_col(0);
+        for doc in seg.doc_ids_alive() {
+            out.push(DocVersion {
+                id: (u128::from(hi.get_val(doc)) << 64) | u128::from(lo.get_val(doc)),
+                org: org.get_val(doc),
+                updated_at: updated.get_val(doc),
+            });
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// What a data directory holds of the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDisk {
+    /// Nothing yet: the next server start builds it.
+    Absent,
+    /// Unfinished or built by another version: the next start rebuilds it.
+    Outdated,
+    /// Marked as built by this version (whether it reads is another matter).
+    Current,
+}
+
+pub fn state(data_dir: &Path) -> OnDisk {
+    match std::fs::read_to_string(version_path(data_dir)) {
+        Ok(v) if v.trim() == INDEX_VERSION.to_string() => OnDisk::Current,
+        Ok(_) => OnDisk::Outdated,
+        Err(_) if index_dir(data_dir).exists() => OnDisk::Outdated,
+        Err(_) => OnDisk::Absent,
+    }
+}
+
+/// Removes the index, so that the next server start builds it anew.
+pub fn remove(data_dir: &Path) -> AppResult<()> {
+    let _ = std::fs::remove_file(version_path(data_dir));
+    match std::fs::remove_dir_all(index_dir(data_dir)) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(err(e)),
     }
 }

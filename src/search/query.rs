@@ -5,7 +5,6 @@
 //! index runs, so a page, its `hasMore` and its total come straight from the
 //! index.
 
-
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{
     BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
@@ -196,8 +195,6 @@ fn i64_term(field: Field, v: i64) -> Term {
     Term::from_field_i64(field, v)
 }
 
-
-
 /// The whole query for `filter` in `org`: the organization, the text search
 /// and every other filter.
 pub fn filter_query(
@@ -339,7 +336,11 @@ pub fn page(
     let before = match after {
         Some((_, ts, id)) => {
             let (hi, lo) = schema::id_halves(id).ok_or_else(|| {
-                AppError::bad_request("invalid_cursor", Some("cursor".into()), "cursor is not valid")
+                AppError::bad_request(
+                    "invalid_cursor",
+                    Some("cursor".into()),
+                    "cursor is not valid",
+                )
             })?;
             Some((ts, hi, lo))
         }

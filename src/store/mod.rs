@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod imports;
 pub mod keys;
 pub mod lookups;
+pub mod maintenance;
 pub mod notes;
 pub mod orgs;
 pub mod outbox;

@@ -1,6 +1,8 @@
 //! The search outbox: the intent "reindex contact X", committed with the
 //! change that caused it.
 
+use std::collections::HashSet;
+
 use rusqlite::{Connection, params};
 
 use super::contacts;
@@ -115,4 +117,21 @@ pub fn count(conn: &Connection) -> AppResult<i64> {
     Ok(conn
         .prepare_cached("SELECT count(*) FROM search_outbox")?
         .query_row([], |r| r.get(0))?)
+}
+
+/// Every contact with a change the index has not applied yet, and every
+/// organization whose deletion it has not applied yet.
+pub fn everything_pending(conn: &Connection) -> AppResult<(Vec<String>, HashSet<i64>)> {
+    let mut stmt = conn.prepare("SELECT org, contact_id FROM search_outbox")?;
+    let mut rows = stmt.query([])?;
+    let (mut ids, mut orgs) = (Vec::new(), HashSet::new());
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(1)?;
+        if id.is_empty() {
+            orgs.insert(r.get(0)?);
+        } else {
+            ids.push(id);
+        }
+    }
+    Ok((ids, orgs))
 }

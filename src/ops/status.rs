@@ -1,0 +1,149 @@
+//! `roster status`: one screen on a data directory.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::backup::{self, Backup};
+use super::lock;
+use crate::db::{self, DB_FILE};
+use crate::error::AppResult;
+use crate::model::time::format_ms;
+use crate::search;
+use crate::store::maintenance::{self, Queues};
+use crate::store::orgs;
+
+#[derive(Debug)]
+pub struct Status {
+    pub data_dir: PathBuf,
+    pub schema_version: i64,
+    pub server_pid: Option<u32>,
+    pub database_bytes: u64,
+    pub index_bytes: u64,
+    pub index_current: bool,
+    /// (organization, contacts)
+    pub organizations: Vec<(String, i64)>,
+    pub queues: Queues,
+    pub last_backup: Option<Backup>,
+}
+
+pub fn status(data_dir: &Path) -> AppResult<Status> {
+    let conn = db::open_file(&db::require(data_dir)?)?;
+    conn.pragma_update(None, "query_only", true)?;
+    let organizations = orgs::list(&conn)?
+        .into_iter()
+        .map(|o| Ok((orgs::contact_count(&conn, o.org)?, o.name)))
+        .collect::<AppResult<Vec<_>>>()?
+        .into_iter()
+        .map(|(n, name)| (name, n))
+        .collect();
+    let file_size = |name: String| std::fs::metadata(data_dir.join(name)).map_or(0, |m| m.len());
+    Ok(Status {
+        data_dir: std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf()),
+        schema_version: maintenance::schema_version(&conn)?,
+        server_pid: lock::holder(data_dir),
+        database_bytes: file_size(DB_FILE.to_string()) + file_size(format!("{DB_FILE}-wal")),
+        index_bytes: dir_size(&search::index_dir(data_dir)),
+        index_current: search::state(data_dir) == search::OnDisk::Current,
+        organizations,
+        queues: maintenance::queues(&conn)?,
+        last_backup: backup::last(data_dir),
+    })
+}
+
+/// The bytes of every file under `dir`.
+pub fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_size(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// Bytes in the unit a person reads them in.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = n as f64;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", UNITS[unit])
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "roster {}", env!("CARGO_PKG_VERSION"))?;
+        writeln!(f, "data directory  {}", self.data_dir.display())?;
+        let server = match self.server_pid {
+            Some(0) => "running".to_string(),
+            Some(pid) => format!("running (pid {pid})"),
+            None => "not running".to_string(),
+        };
+        writeln!(f, "server          {server}")?;
+        writeln!(
+            f,
+            "schema version  {}{}",
+            self.schema_version,
+            if self.schema_version == db::SCHEMA_VERSION {
+                String::new()
+            } else {
+                format!(
+                    " (this roster: {}; the next start migrates)",
+                    db::SCHEMA_VERSION
+                )
+            }
+        )?;
+        writeln!(f, "database        {}", human_bytes(self.database_bytes))?;
+        writeln!(
+            f,
+            "search index    {}{}",
+            human_bytes(self.index_bytes),
+            if self.index_current {
+                ""
+            } else {
+                " (missing or outdated: the next start rebuilds it)"
+            }
+        )?;
+        let total: i64 = self.organizations.iter().map(|(_, n)| n).sum();
+        writeln!(
+            f,
+            "contacts        {total} in {} organizations",
+            self.organizations.len()
+        )?;
+        for (name, n) in &self.organizations {
+            writeln!(f, "  {n:>10}  {name}")?;
+        }
+        let q = &self.queues;
+        writeln!(
+            f,
+            "queues          lookups {} pending, {} running; search outbox {}; \
+             webhook deliveries {} pending; imports {} unfinished",
+            q.lookups_pending,
+            q.lookups_running,
+            q.outbox_rows,
+            q.webhook_deliveries_pending,
+            q.imports_unfinished
+        )?;
+        match &self.last_backup {
+            Some(b) => writeln!(
+                f,
+                "last backup     {}, {}, {} contacts, {}",
+                format_ms(b.at),
+                human_bytes(b.bytes),
+                b.contacts,
+                b.path.display()
+            ),
+            None => writeln!(f, "last backup     never"),
+        }
+    }
+}
