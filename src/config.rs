@@ -10,6 +10,7 @@ pub const DEFAULT_DATA_DIR: &str = "./roster-data";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
 pub const DEFAULT_EXPORT_LINK_TTL_SECS: u64 = 60;
+pub const DEFAULT_DRAIN_SECS: u64 = 30;
 
 /// Where the data lives; shared by every command.
 #[derive(Debug, Clone, Args)]
@@ -41,6 +42,11 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     #[command(flatten)]
     pub backups: BackupConfig,
+    /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
+    /// before the server exits anyway, in seconds.
+    #[arg(long, env = "ROSTER_DRAIN_SECS", default_value_t = DEFAULT_DRAIN_SECS,
+          value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_secs: u64,
     /// Serve Prometheus metrics at `GET /metrics` to requests bearing this
     /// token (separate from API keys). Off when unset.
     #[arg(long, env = "ROSTER_METRICS_TOKEN", hide_env_values = true,
@@ -71,6 +77,7 @@ impl Config {
             webhooks: WebhookConfig::default(),
             backups: BackupConfig::default(),
             metrics_token: None,
+            drain_secs: DEFAULT_DRAIN_SECS,
         }
     }
 }
@@ -287,4 +294,105 @@ impl Default for LookupConfig {
             twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),
         }
     }
+}
+
+/// Puts the settings of a configuration file (`--config FILE` or
+/// `ROSTER_CONFIG`; TOML, one key per flag, spelled as the flag without its
+/// dashes, `-` or `_` alike) on the command line of the subcommand `args`
+/// invoke, so that defaults < file < environment < flags: a setting is taken
+/// from the file only when neither its environment variable nor its flag is
+/// given. A key that names no setting of that command is an error naming
+/// the key.
+pub fn with_config_file(
+    command: &clap::Command,
+    args: Vec<std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, String> {
+    let given: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let from_flag = given.iter().enumerate().find_map(|(i, a)| {
+        if a == "--config" {
+            given.get(i + 1).cloned()
+        } else {
+            a.strip_prefix("--config=").map(str::to_string)
+        }
+    });
+    let Some(path) = from_flag.or_else(|| std::env::var("ROSTER_CONFIG").ok()) else {
+        return Ok(args);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read the configuration file {path}: {e}"))?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| format!("{path} is not valid TOML: {e}"))?;
+    // The subcommand the arguments invoke, and where its own flags begin.
+    let mut cmd = command;
+    let mut at = 1;
+    while let Some(token) = given.get(at) {
+        if token == "--config" {
+            at += 2;
+        } else if token.starts_with("--config=") {
+            at += 1;
+        } else if let Some(sub) = cmd.find_subcommand(token.as_str()) {
+            cmd = sub;
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    let find = |c: &clap::Command, flag: &str| {
+        c.get_arguments()
+            .find(|a| a.get_long() == Some(flag) && flag != "config")
+            .cloned()
+    };
+    let serve = command.find_subcommand("serve");
+    let mut extra: Vec<std::ffi::OsString> = Vec::new();
+    for (key, value) in table {
+        let flag = key.replace('_', "-");
+        let Some(arg) = find(cmd, &flag).or_else(|| find(command, &flag)) else {
+            // One file serves every command: the server's settings are
+            // simply not for `roster status`.
+            if serve.is_some_and(|s| find(s, &flag).is_some()) {
+                continue;
+            }
+            return Err(format!("{path}: unknown setting '{key}'"));
+        };
+        let on_command_line = given
+            .iter()
+            .any(|a| a == &format!("--{flag}") || a.starts_with(&format!("--{flag}=")));
+        let in_environment = arg.get_env().is_some_and(|e| std::env::var_os(e).is_some());
+        if on_command_line || in_environment {
+            continue;
+        }
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(n) => n.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => {
+                if !matches!(arg.get_action(), clap::ArgAction::SetTrue) {
+                    b.to_string()
+                } else if b {
+                    extra.push(format!("--{flag}").into());
+                    continue;
+                } else {
+                    continue;
+                }
+            }
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|v| match v {
+                    toml::Value::String(s) => s,
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(","),
+            other => return Err(format!("{path}: '{key}' cannot be {}", other.type_str())),
+        };
+        extra.push(format!("--{flag}={text}").into());
+    }
+    let mut out = args;
+    let tail = out.split_off(at.min(out.len()));
+    out.extend(extra);
+    out.extend(tail);
+    Ok(out)
 }

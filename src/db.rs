@@ -129,6 +129,39 @@ pub fn open_file(path: &Path) -> AppResult<Connection> {
     Ok(conn)
 }
 
+/// Before a migration changes anything: a copy of the database as it is,
+/// beside it, named for its schema version (Roster never removes it).
+fn copy_before_migration(conn: &Connection, data_dir: &Path, version: i64) -> AppResult<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ");
+    let name = format!("{DB_FILE}.before-migration-v{version}-{stamp}");
+    let dest = data_dir.join(&name);
+    let partial = data_dir.join(format!(".{name}.partial"));
+    let _ = std::fs::remove_file(&partial);
+    let failed = |e: &dyn std::fmt::Display| {
+        AppError::setup(format!(
+            "cannot copy the database before migrating it to {}: {e}",
+            dest.display()
+        ))
+    };
+    let target = partial
+        .to_str()
+        .ok_or_else(|| failed(&"the path is not UTF-8"))?;
+    conn.execute("VACUUM INTO ?1", [target])
+        .map_err(|e| failed(&e))?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| std::fs::rename(&partial, &dest))
+        .and_then(|()| std::fs::File::open(data_dir)?.sync_all())
+        .map_err(|e| failed(&e))?;
+    tracing::info!(
+        path = %dest.display(),
+        from = version,
+        to = SCHEMA_VERSION,
+        "copied the database before migrating it"
+    );
+    Ok(dest)
+}
+
 /// Why a database written by a newer Roster is left as it is.
 fn newer_schema_message(version: i64) -> String {
     format!(
@@ -307,6 +340,9 @@ impl Db {
         let version: i64 = writer.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(AppError::setup(newer_schema_message(version)));
+        }
+        if (1..SCHEMA_VERSION).contains(&version) {
+            copy_before_migration(&writer, data_dir, version)?;
         }
         migrate(&mut writer)?;
         optimize(&writer)?;

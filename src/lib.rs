@@ -16,6 +16,7 @@ pub mod store;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
@@ -149,16 +150,31 @@ pub async fn run(
     let app = app(state.clone());
     let signal = stopping.clone();
     let signalled = state.clone();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            signalled
-                .wake
-                .shutdown
-                .store(true, std::sync::atomic::Ordering::SeqCst);
-            signal.cancel();
-        })
-        .await;
+    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown.await;
+        signalled
+            .wake
+            .shutdown
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        signal.cancel();
+    });
+    // Requests in flight at the signal get the drain deadline to finish;
+    // idle connections are closed at once, so they never hold it up.
+    let drain = Duration::from_secs(state.config.drain_secs);
+    let deadline = stopping.clone();
+    let served = tokio::select! {
+        served = serving => served,
+        () = async move {
+            deadline.cancelled().await;
+            tokio::time::sleep(drain).await;
+        } => {
+            tracing::warn!(
+                seconds = drain.as_secs(),
+                "requests still running at the drain deadline were cut off"
+            );
+            Ok(())
+        }
+    };
     state
         .wake
         .shutdown

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use roster::config::{Config, DataDirArg};
 use roster::db::Db;
 use roster::error::AppError;
@@ -28,6 +28,20 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// A TOML file of settings, one key per flag (see roster.example.toml).
+    /// Defaults < file < environment < flags.
+    #[arg(long, global = true, env = "ROSTER_CONFIG", value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
+    /// How logs are written to stderr: `text` for people, `json` (one
+    /// object per line) for log collectors.
+    #[arg(long, global = true, env = "ROSTER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -146,13 +160,24 @@ enum OrgsCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
+    let args =
+        match roster::config::with_config_file(&Cli::command(), std::env::args_os().collect()) {
+            Ok(args) => args,
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let cli = Cli::parse_from(args);
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    let cli = Cli::parse();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let result = match cli.command {
         Command::Serve { config, start } => cli_serve::serve(config, start),
         Command::Seed(args) => cli_serve::seed(args),

@@ -73,13 +73,6 @@ fn completed_events(conn: &rusqlite::Connection, contact: &str) -> i64 {
     .unwrap()
 }
 
-fn server_log(server: &Server) -> String {
-    let dir = &server.data_dir;
-    let name = dir.file_name().unwrap().to_str().unwrap();
-    std::fs::read_to_string(dir.parent().unwrap().join(format!("{name}.server.log")))
-        .unwrap_or_default()
-}
-
 #[test]
 fn new_contact_is_pending_then_mobile_is_textable() {
     let fake = Fake::start();
@@ -231,7 +224,7 @@ fn bad_credentials_pause_the_worker_without_spending_jobs() {
             job.text
         );
     }
-    let log = server_log(&server);
+    let log = server.log();
     assert_eq!(log.matches("lookups paused").count(), 1, "{log}");
     // Restarted with the right token, every job runs.
     let dir = server.data_dir.clone();
@@ -277,7 +270,7 @@ fn sigterm_stops_the_worker_and_an_interrupted_lookup_runs_after_restart() {
     });
     let exit = server.terminate();
     assert!(exit.success(), "{exit:?}");
-    let log = server_log(&server);
+    let log = server.log();
     assert!(log.contains("lookup worker stopped"), "{log}");
     let dir = server.data_dir.clone();
     let server2 = restart(&dir, &fake, &[]);

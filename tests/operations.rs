@@ -493,11 +493,7 @@ fn command_line_mistakes_get_one_plain_sentence_and_change_nothing_on_disk() {
         "{}",
         stderr(&nowhere)
     );
-    let log = std::fs::read_to_string(server.data_dir.parent().unwrap().join(format!(
-        "{}.server.log",
-        server.data_dir.file_name().unwrap().to_string_lossy()
-    )))
-    .unwrap();
+    let log = server.log();
     assert!(
         !log.contains("needs a rebuild"),
         "a new data directory is no problem:\n{log}"
@@ -560,4 +556,46 @@ fn the_systemd_unit_passes_systemd_analyze() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).trim().is_empty(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_migration_first_copies_the_old_database_beside_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut server = Server::start_in(&dir, &[], &[]);
+    let api = server.client("Upgraded");
+    let id = id_of(&api.create(&json!({"email": "old@example.org"})));
+    server.terminate();
+    // Version 3 lacked what version 4 adds only with IF NOT EXISTS, so this
+    // database reads as one written by the previous version.
+    sqlite(&dir.join("roster.db"))
+        .execute_batch("PRAGMA user_version = 3")
+        .unwrap();
+    let server = Server::start_in(&dir, &[], &[]);
+    let api = Client::new(&server.base, api.key.clone());
+    assert_eq!(api.get(&format!("/api/contacts/{id}")).status, 200);
+    let copies: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("roster.db.before-migration-v3-")
+        })
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    let copy = sqlite(&copies[0]);
+    let version: i64 = copy
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3, "the copy is the database as it was");
+    assert!(ids_in(&copies[0]).contains(&id));
+    assert_eq!(
+        sqlite(&dir.join("roster.db"))
+            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+            .unwrap(),
+        4
+    );
 }

@@ -44,10 +44,7 @@ impl Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(dir.parent().unwrap_or(dir).join(format!(
-                "{}.server.log",
-                dir.file_name().and_then(|n| n.to_str()).unwrap_or("roster")
-            )))
+            .open(log_path(dir))
             .expect("server log");
         let mut cmd = Command::new(BIN);
         cmd.arg("serve")
@@ -153,11 +150,59 @@ impl Server {
             .status();
         child.wait().expect("wait")
     }
+
+    /// SIGTERM, without waiting.
+    pub fn send_sigterm(&self) {
+        let child = self.child.as_ref().expect("running");
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+    }
+
+    /// Waits up to `secs` for the process to exit; None if it is still
+    /// running then.
+    pub fn wait_exit(&mut self, secs: u64) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            let child = self.child.as_mut().expect("running");
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// The `host:port` the server listens on.
+    pub fn addr(&self) -> String {
+        self.base.trim_start_matches("http://").to_string()
+    }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         self.kill9();
+    }
+}
+
+/// Where the server on `data_dir` writes its log (stderr): beside the
+/// directory, so that it outlives it.
+pub fn log_path(data_dir: &Path) -> PathBuf {
+    data_dir.parent().unwrap_or(data_dir).join(format!(
+        "{}.server.log",
+        data_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("roster")
+    ))
+}
+
+impl Server {
+    /// What this server has logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(log_path(&self.data_dir)).unwrap_or_default()
     }
 }
 
