@@ -171,12 +171,16 @@ fn a_receiver_that_fails_twice_gets_the_event_once_more_each_time() {
         got.iter().all(|r| r.id == got[0].id),
         "the same event id on every try"
     );
-    let list = c
-        .get(&format!(
-            "/api/webhooks/{}/deliveries",
-            w["id"].as_str().unwrap()
-        ))
-        .body;
+    // The receiver has its answer before the worker records it.
+    let list = wait_for(20, "the delivery to be recorded", || {
+        let list = c
+            .get(&format!(
+                "/api/webhooks/{}/deliveries",
+                w["id"].as_str().unwrap()
+            ))
+            .body;
+        (list["deliveries"][0]["status"] == "delivered").then_some(list)
+    });
     let d = &list["deliveries"][0];
     assert_eq!(d["status"], "delivered");
     let codes: Vec<&Value> = d["attempts"]
