@@ -129,30 +129,70 @@ pub fn open_file(path: &Path) -> AppResult<Connection> {
     Ok(conn)
 }
 
+/// Flushes a file's contents and metadata to disk.
+pub fn sync_file(path: &Path) -> AppResult<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| AppError::setup(format!("cannot sync {}: {e}", path.display())))
+}
+
+/// Flushes a directory, so that a rename inside it survives a power cut.
+pub fn sync_dir(dir: &Path) -> AppResult<()> {
+    sync_file(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+}
+
+/// Writes a consistent, compacted copy of the database `conn` reads to
+/// `dest` (which must not exist): `VACUUM INTO` a temporary name beside it,
+/// a single read transaction, so writers go on meanwhile; then `check` on
+/// the copy, a flush, the rename, and a flush of the directory. A failed
+/// copy leaves nothing behind.
+pub fn copy_to<T>(
+    conn: &Connection,
+    dest: &Path,
+    check: impl FnOnce(&Path) -> AppResult<T>,
+) -> AppResult<T> {
+    let dir = match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| AppError::validation("dest", "the destination has no file name"))?;
+    let partial = dir.join(format!(".{name}.partial"));
+    let _ = std::fs::remove_file(&partial);
+    let written = (|| -> AppResult<T> {
+        let target = partial
+            .to_str()
+            .ok_or_else(|| AppError::setup(format!("{} is not UTF-8", partial.display())))?;
+        conn.execute("VACUUM INTO ?1", [target]).map_err(|e| {
+            AppError::setup(format!("cannot write a copy to {}: {e}", dest.display()))
+        })?;
+        let checked = check(&partial)?;
+        sync_file(&partial)?;
+        std::fs::rename(&partial, dest).map_err(|e| {
+            AppError::setup(format!("cannot rename the copy to {}: {e}", dest.display()))
+        })?;
+        Ok(checked)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    let checked = written?;
+    sync_dir(dir)?;
+    Ok(checked)
+}
+
 /// Before a migration changes anything: a copy of the database as it is,
 /// beside it, named for its schema version (Roster never removes it).
 fn copy_before_migration(conn: &Connection, data_dir: &Path, version: i64) -> AppResult<PathBuf> {
     let stamp = chrono::Utc::now().format("%Y-%m-%dT%H-%M-%SZ");
-    let name = format!("{DB_FILE}.before-migration-v{version}-{stamp}");
-    let dest = data_dir.join(&name);
-    let partial = data_dir.join(format!(".{name}.partial"));
-    let _ = std::fs::remove_file(&partial);
-    let failed = |e: &dyn std::fmt::Display| {
-        AppError::setup(format!(
-            "cannot copy the database before migrating it to {}: {e}",
-            dest.display()
-        ))
-    };
-    let target = partial
-        .to_str()
-        .ok_or_else(|| failed(&"the path is not UTF-8"))?;
-    conn.execute("VACUUM INTO ?1", [target])
-        .map_err(|e| failed(&e))?;
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .and_then(|()| std::fs::rename(&partial, &dest))
-        .and_then(|()| std::fs::File::open(data_dir)?.sync_all())
-        .map_err(|e| failed(&e))?;
+    let dest = data_dir.join(format!("{DB_FILE}.before-migration-v{version}-{stamp}"));
+    copy_to(conn, &dest, |_| Ok(()))?;
     tracing::info!(
         path = %dest.display(),
         from = version,

@@ -205,9 +205,8 @@ impl Metrics {
         self.outbox_oldest.set(waited);
         self.import_rows
             .set(maintenance::import_rows_processed(conn)?);
-        let size = |name: &str| std::fs::metadata(data_dir.join(name)).map_or(0, |m| m.len());
         self.database_bytes
-            .set((size(crate::db::DB_FILE) + size(&format!("{}-wal", crate::db::DB_FILE))) as i64);
+            .set(ops::status::database_bytes(data_dir) as i64);
         self.index_bytes
             .set(ops::status::dir_size(&crate::search::index_dir(data_dir)) as i64);
         let last = ops::backup::last(data_dir);

@@ -151,6 +151,18 @@ fn every_event_type_arrives_signed_with_the_contact_in_its_api_shape() {
     assert_eq!(done.json["data"]["import"]["created"], 1);
 }
 
+/// The endpoint's deliveries once its newest one is recorded as delivered.
+fn once_delivered(c: &Client, webhook: &Value) -> Value {
+    let path = format!(
+        "/api/webhooks/{}/deliveries",
+        webhook["id"].as_str().unwrap()
+    );
+    wait_for(20, "the delivery to be recorded", || {
+        let list = c.get(&path).body;
+        (list["deliveries"][0]["status"] == "delivered").then_some(list)
+    })
+}
+
 #[test]
 fn a_receiver_that_fails_twice_gets_the_event_once_more_each_time() {
     let rx = Receiver::start();
@@ -172,15 +184,7 @@ fn a_receiver_that_fails_twice_gets_the_event_once_more_each_time() {
         "the same event id on every try"
     );
     // The receiver has its answer before the worker records it.
-    let list = wait_for(20, "the delivery to be recorded", || {
-        let list = c
-            .get(&format!(
-                "/api/webhooks/{}/deliveries",
-                w["id"].as_str().unwrap()
-            ))
-            .body;
-        (list["deliveries"][0]["status"] == "delivered").then_some(list)
-    });
+    let list = once_delivered(&c, &w);
     let d = &list["deliveries"][0];
     assert_eq!(d["status"], "delivered");
     let codes: Vec<&Value> = d["attempts"]
@@ -213,15 +217,7 @@ fn a_slow_receiver_times_out_and_is_tried_again() {
     let c = server.client("acme");
     let w = hook(&c, &rx.url, json!(["contact.created"]));
     c.create(&json!({"phone": "9195550100"}));
-    let list = wait_for(20, "the retried delivery", || {
-        let list = c
-            .get(&format!(
-                "/api/webhooks/{}/deliveries",
-                w["id"].as_str().unwrap()
-            ))
-            .body;
-        (list["deliveries"][0]["status"] == "delivered").then_some(list)
-    });
+    let list = once_delivered(&c, &w);
     let attempts = list["deliveries"][0]["attempts"]
         .as_array()
         .unwrap()

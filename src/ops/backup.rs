@@ -1,10 +1,10 @@
 //! Consistent copies of a live database, on demand and on a schedule, and
 //! putting one back in place.
 //!
-//! A copy is one `VACUUM INTO`: a single read transaction, so it holds
-//! exactly what was committed when it began and writers go on meanwhile (a
-//! paced backup through the backup API restarts whenever a writer commits,
-//! which under steady writes is forever).
+//! A copy is one `VACUUM INTO` ([`db::copy_to`]): a single read
+//! transaction, so it holds exactly what was committed when it began and
+//! writers go on meanwhile (a paced backup through the backup API restarts
+//! whenever a writer commits, which under steady writes is forever).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 use super::lock::{self, DataDirLock};
-use super::{sync_dir, sync_file};
-use crate::db::{self, DB_FILE, SCHEMA_VERSION, run_blocking};
+use crate::db::{self, DB_FILE, SCHEMA_VERSION, run_blocking, sync_dir, sync_file};
 use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 use crate::search;
@@ -64,37 +63,25 @@ pub fn backup(data_dir: &Path, dest: &Path) -> AppResult<Backup> {
             target.display()
         )));
     }
-    let parent = match target.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !parent.is_dir() {
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
         return Err(AppError::NotFound(format!(
             "no directory {} to write the backup in",
             parent.display()
         )));
     }
-    let name = target
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| AppError::validation("dest", "the destination has no file name"))?;
-    let partial = parent.join(format!(".{name}.partial"));
-    let _ = std::fs::remove_file(&partial);
-    let copied = copy_checked(&source, &partial);
-    let contacts = match copied {
-        Ok(n) => n,
-        Err(err) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(err);
+    let contacts = db::copy_to(&db::open_file(&source)?, &target, |copy| {
+        let copy = Connection::open(copy)?;
+        let problems = maintenance::integrity(&copy, true)?;
+        if !problems.is_empty() {
+            return Err(AppError::internal(format!(
+                "the copy failed its check: {}",
+                problems.join("; ")
+            )));
         }
-    };
-    std::fs::rename(&partial, &target).map_err(|e| {
-        AppError::setup(format!(
-            "cannot rename the copy to {}: {e}",
-            target.display()
-        ))
+        Ok(copy.query_row("SELECT count(*) FROM contacts", [], |r| r.get::<_, i64>(0))?)
     })?;
-    sync_dir(&parent)?;
     let bytes = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
     let done = Backup {
         path: std::fs::canonicalize(&target).unwrap_or(target),
@@ -107,26 +94,6 @@ pub fn backup(data_dir: &Path, dest: &Path) -> AppResult<Backup> {
         tracing::warn!(%err, "could not note the backup in the data directory");
     }
     Ok(done)
-}
-
-/// The copy itself; returns the contacts it holds.
-fn copy_checked(source: &Path, partial: &Path) -> AppResult<i64> {
-    let conn = db::open_file(source)?;
-    maintenance::vacuum_into(&conn, partial)
-        .map_err(|e| AppError::setup(format!("cannot write {}: {e}", partial.display())))?;
-    drop(conn);
-    let copy = Connection::open(partial)?;
-    let problems = maintenance::integrity(&copy, true)?;
-    if !problems.is_empty() {
-        return Err(AppError::internal(format!(
-            "the copy failed its check: {}",
-            problems.join("; ")
-        )));
-    }
-    let contacts: i64 = copy.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))?;
-    drop(copy);
-    sync_file(partial)?;
-    Ok(contacts)
 }
 
 fn record_last(data_dir: &Path, done: &Backup) -> AppResult<()> {

@@ -128,7 +128,7 @@ fn queues(conn: &Connection, server: bool) -> AppResult<Section> {
 /// another version, is no problem: the next start builds it.
 fn search_index(conn: &Connection, data_dir: &Path, server: bool) -> AppResult<Section> {
     let mut section = Section::new(SEARCH_INDEX, Vec::new(), true);
-    match search::state(data_dir) {
+    match search::on_disk(data_dir) {
         search::OnDisk::Absent => {
             section
                 .notes

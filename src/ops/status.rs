@@ -36,18 +36,23 @@ pub fn status(data_dir: &Path) -> AppResult<Status> {
         .into_iter()
         .map(|(n, name)| (name, n))
         .collect();
-    let file_size = |name: String| std::fs::metadata(data_dir.join(name)).map_or(0, |m| m.len());
     Ok(Status {
         data_dir: std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf()),
         schema_version: maintenance::schema_version(&conn)?,
         server_pid: lock::holder(data_dir),
-        database_bytes: file_size(DB_FILE.to_string()) + file_size(format!("{DB_FILE}-wal")),
+        database_bytes: database_bytes(data_dir),
         index_bytes: dir_size(&search::index_dir(data_dir)),
-        index_current: search::state(data_dir) == search::OnDisk::Current,
+        index_current: search::on_disk(data_dir) == search::OnDisk::Current,
         organizations,
         queues: maintenance::queues(&conn)?,
         last_backup: backup::last(data_dir),
     })
+}
+
+/// The database file and its WAL, in bytes.
+pub fn database_bytes(data_dir: &Path) -> u64 {
+    let size = |name: String| std::fs::metadata(data_dir.join(name)).map_or(0, |m| m.len());
+    size(DB_FILE.to_string()) + size(format!("{DB_FILE}-wal"))
 }
 
 /// The bytes of every file under `dir`.

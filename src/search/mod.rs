@@ -426,10 +426,10 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
         Ok(Ok(pair)) => Ok(pair),
         Ok(Err(why)) => {
             // A new data directory simply has no index yet.
-            if index_dir(&data_dir).exists() || version_path(&data_dir).exists() {
-                tracing::warn!(reason = %why, "search index needs a rebuild");
-            } else {
+            if on_disk(&data_dir) == OnDisk::Absent {
                 tracing::info!("creating the search index");
+            } else {
+                tracing::warn!(reason = %why, "search index needs a rebuild");
             }
             let progress = state.search.mark_rebuilding();
             let db = state.db.clone();
@@ -582,7 +582,7 @@ pub enum OnDisk {
     Current,
 }
 
-pub fn state(data_dir: &Path) -> OnDisk {
+pub fn on_disk(data_dir: &Path) -> OnDisk {
     match std::fs::read_to_string(version_path(data_dir)) {
         Ok(v) if v.trim() == INDEX_VERSION.to_string() => OnDisk::Current,
         Ok(_) => OnDisk::Outdated,

@@ -1,5 +1,5 @@
-//! What `roster check`, `roster status` and backups ask of the database:
-//! SQLite's own checks, a consistent copy, the derived tables (kept counts,
+//! What `roster check`, `roster status` and the metrics ask of the
+//! database: SQLite's own checks, the derived tables (kept counts,
 //! the tag index) compared with the rows they derive from and rebuilt from
 //! them, and the queues' depths.
 
@@ -29,16 +29,6 @@ pub fn integrity(conn: &Connection, quick: bool) -> AppResult<Vec<String>> {
         .query_map([], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(lines.into_iter().filter(|l| l != "ok").collect())
-}
-
-/// Writes a consistent, compacted copy of the database to `dest` (which
-/// must not exist). It reads one snapshot, so writers go on meanwhile.
-pub fn vacuum_into(conn: &Connection, dest: &Path) -> AppResult<()> {
-    let dest = dest
-        .to_str()
-        .ok_or_else(|| AppError::internal(format!("{} is not valid UTF-8", dest.display())))?;
-    conn.execute("VACUUM INTO ?1", [dest])?;
-    Ok(())
 }
 
 pub fn schema_version(conn: &Connection) -> AppResult<i64> {
