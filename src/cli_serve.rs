@@ -117,16 +117,19 @@ pub fn serve(mut config: Config, start: StartArgs) -> Result<(), AppError> {
             })?;
         }
         // Held while the server runs: a restore or a repair waits for it.
-        let _lock = DataDirLock::acquire(&config.data.data_dir)?;
+        let mut lock = DataDirLock::acquire(&config.data.data_dir)?;
         let db = Db::open(&config.data.data_dir)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await
             .map_err(|e| AppError::setup(format!("cannot listen on {}: {e}", config.listen)))?;
         let addr = listener.local_addr().map_err(AppError::internal)?;
+        lock.record_address(addr);
         prepare(&db, &config, &start, &addr.to_string())?;
         println!("roster listening on http://{addr}");
         tracing::info!(%addr, data_dir = %config.data.data_dir.display(), "listening");
-        roster::run(config, db, listener, shutdown_signal()).await
+        let served = roster::run(config, db, listener, shutdown_signal()).await;
+        drop(lock);
+        served
     });
     drop(runtime);
     if let Some(dir) = ephemeral {

@@ -13,7 +13,8 @@ use std::time::Duration;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{self, AppError, AppResult};
+use crate::health::{self, Health, Part};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
@@ -40,14 +41,27 @@ pub struct Db {
     writer: Arc<Mutex<Connection>>,
     /// Writes queued for the group-commit thread.
     jobs: mpsc::Sender<Job>,
-    path: PathBuf,
+    /// Degraded while writes fail for want of disk space.
+    health: Health,
+    /// The data directory (whose free space ends a full-disk episode).
+    dir: PathBuf,
 }
 
 /// Delivers a job's result once its group has committed (or failed to).
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+type Finish = Box<dyn FnOnce(Option<&rusqlite::Error>) + Send>;
 /// A queued write: runs inside the group's transaction (or is told why
 /// there is none) and returns how to deliver its result.
-type Job = Box<dyn FnOnce(Result<&Transaction, &str>) -> Finish + Send>;
+type Job = Box<dyn FnOnce(Result<&Transaction, &rusqlite::Error>) -> Finish + Send>;
+
+/// A write that SQLite refused: the full disk as itself, anything else as
+/// an internal error.
+fn write_failure(context: &str, err: &rusqlite::Error) -> AppError {
+    if error::is_disk_full(err) {
+        AppError::InsufficientStorage
+    } else {
+        AppError::internal(format!("{context}: {err}"))
+    }
+}
 
 /// At most this many queued writes share one commit.
 const MAX_GROUP: usize = 64;
@@ -419,12 +433,51 @@ impl Db {
             read,
             writer,
             jobs,
-            path,
+            health: Health::default(),
+            dir: data_dir.to_path_buf(),
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The faults met by this database's writers (and the search index
+    /// writer, which reports here too).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// Notes a write refused for want of space: that starts a full-disk
+    /// episode, which [`Db::check_disk`] ends.
+    fn observe<T>(&self, result: AppResult<T>) -> AppResult<T> {
+        if let Err(e) = &result
+            && e.is_disk_full()
+        {
+            self.health.degrade(Part::Database, health::DISK_FULL);
+        }
+        result
+    }
+
+    /// Ends a full-disk episode once the disk has room again and a write
+    /// reaches it. A write that fits in space SQLite already holds (its
+    /// journal's) proves nothing, so free space decides: the episode does
+    /// not flap while the disk stays nearly full.
+    pub async fn check_disk(&self) {
+        if !self.health.is_degraded(Part::Database) {
+            return;
+        }
+        if health::disk_space(&self.dir).is_some_and(|(free, _)| free < health::ROOM) {
+            return;
+        }
+        // A write that changes one header field to the value it has, so
+        // that it reaches the disk.
+        let probed = self
+            .write(|tx| {
+                let version: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+                tx.pragma_update(None, "user_version", version)?;
+                Ok(())
+            })
+            .await;
+        if probed.is_ok() {
+            self.health.recover(Part::Database);
+        }
     }
 
     /// Runs `f` on a pooled read-only connection, on the blocking pool.
@@ -469,25 +522,28 @@ impl Db {
         T: Send + 'static,
     {
         let (reply, answer) = tokio::sync::oneshot::channel::<AppResult<T>>();
-        let job: Job = Box::new(move |tx: Result<&Transaction, &str>| -> Finish {
-            let outcome = match tx {
-                Ok(tx) => in_savepoint(tx, f),
-                Err(why) => Err(AppError::internal(format!("database: {why}"))),
-            };
-            Box::new(move |commit_error: Option<&str>| {
-                let result = match (outcome, commit_error) {
-                    (Ok(_), Some(why)) => Err(AppError::internal(format!("commit: {why}"))),
-                    (outcome, _) => outcome,
+        let job: Job = Box::new(
+            move |tx: Result<&Transaction, &rusqlite::Error>| -> Finish {
+                let outcome = match tx {
+                    Ok(tx) => in_savepoint(tx, f),
+                    Err(err) => Err(write_failure("database", err)),
                 };
-                let _ = reply.send(result);
-            })
-        });
+                Box::new(move |commit_error: Option<&rusqlite::Error>| {
+                    let result = match (outcome, commit_error) {
+                        (Ok(_), Some(err)) => Err(write_failure("commit", err)),
+                        (outcome, _) => outcome,
+                    };
+                    let _ = reply.send(result);
+                })
+            },
+        );
         self.jobs
             .send(job)
             .map_err(|_| AppError::internal("the database writer has stopped"))?;
-        answer
+        let result = answer
             .await
-            .map_err(|_| AppError::internal("the database writer dropped a write"))?
+            .map_err(|_| AppError::internal("the database writer dropped a write"))?;
+        self.observe(result)
     }
 
     /// The blocking form of [`Db::write`], for code already off the executor.
@@ -496,10 +552,13 @@ impl Db {
             .writer
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        self.observe(result)
     }
 
     /// Copies the whole WAL back into the database and truncates it (for a
@@ -551,17 +610,16 @@ fn group_commit(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(err) => {
-                let why = err.to_string();
                 for job in group {
-                    job(Err(&why))(None);
+                    job(Err(&err))(None);
                 }
                 continue;
             }
         };
         let finishers: Vec<Finish> = group.into_iter().map(|job| job(Ok(&tx))).collect();
-        let committed = tx.commit().map_err(|e| e.to_string());
+        let committed = tx.commit();
         for finish in finishers {
-            finish(committed.as_ref().err().map(String::as_str));
+            finish(committed.as_ref().err());
         }
     }
 }

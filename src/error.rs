@@ -36,6 +36,10 @@ pub enum AppError {
     TooManyRequests(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A 507: the disk is full. Logged once per episode by the database's
+    /// [`crate::health::Health`], not once per request.
+    #[error("{}", crate::health::DISK_FULL)]
+    InsufficientStorage,
     #[error("internal error: {0}")]
     Internal(String),
     /// What stops a command or a server from starting (an address in use, a
@@ -73,8 +77,24 @@ impl AppError {
         Self::Internal(err.to_string())
     }
 
+    /// A failed file operation: the full disk as itself, anything else as
+    /// an internal error saying what was being done.
+    pub fn io(context: impl std::fmt::Display, err: &std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::StorageFull {
+            Self::InsufficientStorage
+        } else {
+            Self::Internal(format!("{context}: {err}"))
+        }
+    }
+
     pub fn setup(message: impl Into<String>) -> Self {
         Self::Setup(message.into())
+    }
+
+    /// Whether this is the full disk, which is reported once per episode
+    /// rather than logged wherever it is met.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Self::InsufficientStorage)
     }
 
     pub fn status(&self) -> StatusCode {
@@ -89,6 +109,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) | Self::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,6 +126,7 @@ impl AppError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::TooManyRequests(_) => "rate_limited",
             Self::Unavailable(_) => "unavailable",
+            Self::InsufficientStorage => "insufficient_storage",
             Self::Internal(_) | Self::Setup(_) => "internal_error",
         }
     }
@@ -133,8 +155,16 @@ impl IntoResponse for AppError {
 
 impl From<rusqlite::Error> for AppError {
     fn from(err: rusqlite::Error) -> Self {
+        if is_disk_full(&err) {
+            return Self::InsufficientStorage;
+        }
         Self::Internal(format!("database: {err}"))
     }
+}
+
+/// Whether SQLite failed for want of disk space.
+pub fn is_disk_full(err: &rusqlite::Error) -> bool {
+    err.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
 }
 
 impl From<r2d2::Error> for AppError {

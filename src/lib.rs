@@ -4,6 +4,7 @@ pub mod config;
 pub mod csvio;
 pub mod db;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod jobs;
 pub mod listing;
@@ -130,6 +131,19 @@ pub async fn run(
             stopping.clone(),
         ))
     });
+    // While the disk is full, a look every second notices when space is
+    // back, even if no client writes.
+    let db = state.db.clone();
+    let stop_probing = stopping.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = every.tick() => db.check_disk().await,
+                () = stop_probing.cancelled() => break,
+            }
+        }
+    });
     // Planner statistics follow the data as it grows.
     let db = state.db.clone();
     let stop_optimizing = stopping.clone();
@@ -139,7 +153,9 @@ pub async fn run(
         loop {
             tokio::select! {
                 _ = every.tick() => {
-                    if let Err(err) = db.optimize().await {
+                    if let Err(err) = db.optimize().await
+                        && !err.is_disk_full()
+                    {
                         tracing::warn!(%err, "refreshing planner statistics failed");
                     }
                 }

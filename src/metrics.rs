@@ -17,6 +17,7 @@ use prometheus_client::registry::Registry;
 use rusqlite::Connection;
 
 use crate::error::{AppError, AppResult};
+use crate::health::{Health, Part};
 use crate::ops;
 use crate::store::{maintenance, orgs};
 
@@ -47,6 +48,11 @@ struct StatusLabels {
     status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartLabels {
+    part: String,
+}
+
 fn latency_histogram() -> Histogram {
     // 0.25 ms to about 8 s.
     Histogram::new(exponential_buckets(0.000_25, 2.0, 16))
@@ -67,6 +73,7 @@ pub struct Metrics {
     index_bytes: Gauge,
     backup_time: Gauge,
     backup_bytes: Gauge,
+    degraded: Family<PartLabels, Gauge>,
     /// The oldest outbox row seen by a scrape, and when it was first seen:
     /// the outbox keeps no times, so its age is measured across scrapes.
     oldest_seen: Mutex<Option<(i64, Instant)>>,
@@ -93,6 +100,7 @@ impl Metrics {
             index_bytes: Gauge::default(),
             backup_time: Gauge::default(),
             backup_bytes: Gauge::default(),
+            degraded: Family::default(),
             oldest_seen: Mutex::new(None),
             registry: Registry::default(),
         };
@@ -148,6 +156,12 @@ impl Metrics {
             "Size of the newest backup",
             m.backup_bytes.clone(),
         );
+        registry.register(
+            "degraded",
+            "1 while a part of the server is degraded (a full disk, a failing index \
+             writer; the reason is in /healthz), else 0",
+            m.degraded.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -170,7 +184,14 @@ impl Metrics {
 
     /// Reads the data directory's figures (on a blocking thread) and
     /// renders everything in the OpenMetrics text format.
-    pub fn render(&self, conn: &Connection, data_dir: &Path) -> AppResult<String> {
+    pub fn render(&self, conn: &Connection, data_dir: &Path, health: &Health) -> AppResult<String> {
+        for part in Part::ALL {
+            self.degraded
+                .get_or_create(&PartLabels {
+                    part: part.label().to_string(),
+                })
+                .set(i64::from(health.is_degraded(part)));
+        }
         let names = orgs::list(conn)?;
         self.contacts.clear();
         for o in names {

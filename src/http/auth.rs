@@ -82,7 +82,9 @@ impl FromRequestParts<AppState> for Auth {
             let db = state.db.clone();
             let key_id = owner.key_id.clone();
             tokio::spawn(async move {
-                if let Err(err) = db.write(move |tx| keys::touch(tx, &key_id, now)).await {
+                if let Err(err) = db.write(move |tx| keys::touch(tx, &key_id, now)).await
+                    && !err.is_disk_full()
+                {
                     tracing::warn!(%err, "could not record key use");
                 }
             });

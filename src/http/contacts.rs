@@ -98,11 +98,12 @@ pub async fn create(
     state.notify_writers();
     let mut json = contact.to_json(auth.org_id());
     json["_outcome"] = json!(outcome.as_str());
-    let status = match outcome {
-        crate::model::Outcome::Created => StatusCode::CREATED,
-        crate::model::Outcome::Merged => StatusCode::OK,
-    };
-    Ok((status, Json(json)).into_response())
+    Ok(match outcome {
+        crate::model::Outcome::Created => {
+            super::created(format!("/api/contacts/{}", contact.id), json)
+        }
+        crate::model::Outcome::Merged => (StatusCode::OK, Json(json)).into_response(),
+    })
 }
 
 pub async fn get(

@@ -38,11 +38,11 @@ impl Upload {
         let dir = upload_dir(&state.config.data.data_dir);
         tokio::fs::create_dir_all(&dir)
             .await
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+            .map_err(|e| AppError::io(format_args!("cannot create {}", dir.display()), &e))?;
         let path = dir.join(format!("{id}.csv"));
         let file = tokio::fs::File::create(&path)
             .await
-            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", path.display())))?;
+            .map_err(|e| AppError::io(format_args!("cannot create {}", path.display()), &e))?;
         Ok(Self {
             file,
             path,
@@ -59,14 +59,14 @@ impl Upload {
         self.file
             .write_all(chunk)
             .await
-            .map_err(|e| AppError::internal(format!("writing the upload: {e}")))
+            .map_err(|e| AppError::io("writing the upload", &e))
     }
 
     async fn finish(mut self) -> AppResult<std::path::PathBuf> {
         self.file
             .flush()
             .await
-            .map_err(|e| AppError::internal(format!("writing the upload: {e}")))?;
+            .map_err(|e| AppError::io("writing the upload", &e))?;
         if self.len == 0 {
             return Err(AppError::validation("file", "the file is empty"));
         }

@@ -68,7 +68,10 @@ pub async fn scrape(
         state.metrics.clone(),
         state.config.data.data_dir.clone(),
     );
-    let body = db.read(move |conn| metrics.render(conn, &data_dir)).await?;
+    let health = db.health().clone();
+    let body = db
+        .read(move |conn| metrics.render(conn, &data_dir, &health))
+        .await?;
     Ok((
         [(
             header::CONTENT_TYPE,

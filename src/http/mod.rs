@@ -20,7 +20,7 @@ pub mod webhooks;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -126,14 +126,35 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a request handler panicked").into_response()
         }))
-        .layer(TraceLayer::new_for_http())
+        // A 5xx is logged where it arises (an internal error in full, a full
+        // disk once per episode), not again for every response.
+        .layer(TraceLayer::new_for_http().on_failure(()))
         .with_state(state)
 }
 
-async fn healthz() -> Response {
+/// `{"status": "ok"}`, or `"degraded"` with what is wrong: still 200, since
+/// reads are served and a restart would not help (a full disk needs space
+/// freed, and recovery is automatic once it is).
+async fn healthz(State(state): State<AppState>) -> Response {
+    let problems = state.db.health().problems();
+    let status = if problems.is_empty() {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let mut body = serde_json::json!({ "status": status });
+    if !problems.is_empty() {
+        body["problems"] = serde_json::json!(problems);
+    }
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// A 201 with `Location`, the URL of what was created (`/api/...`).
+pub fn created(location: String, body: serde_json::Value) -> Response {
     (
-        StatusCode::OK,
-        axum::Json(serde_json::json!({ "status": "ok" })),
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        axum::Json(body),
     )
         .into_response()
 }

@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
@@ -77,7 +76,8 @@ pub async fn create(
             notes::create(tx, org, &id, &body)
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(note_json(&note))).into_response())
+    let location = format!("/api/contacts/{}/notes/{}", note.contact_id, note.id);
+    Ok(super::created(location, note_json(&note)))
 }
 
 pub async fn update(

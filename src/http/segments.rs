@@ -2,8 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::auth::Auth;
@@ -65,7 +64,8 @@ pub async fn create(
             Ok(segment_json(&seg, count))
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(out)).into_response())
+    let location = format!("/api/segments/{}", out["id"].as_str().unwrap_or_default());
+    Ok(super::created(location, out))
 }
 
 pub async fn get(

@@ -43,7 +43,8 @@ pub async fn create(
         .db
         .write(move |tx| webhooks::create(tx, org, patch))
         .await?;
-    Ok((StatusCode::CREATED, Json(w.to_json(true))).into_response())
+    let location = format!("/api/webhooks/{}", w.id);
+    Ok(super::created(location, w.to_json(true)))
 }
 
 pub async fn get(

@@ -164,6 +164,7 @@ async fn record(db: &Db, cfg: &WebhookConfig, finished: Vec<(Due, Attempt)>) {
             Ok(())
         })
         .await
+        && !err.is_disk_full()
     {
         tracing::warn!(%err, deliveries = n, "recording webhook attempts failed; they will be sent again");
     }

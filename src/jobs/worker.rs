@@ -161,7 +161,9 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
             }
             Ok(_) => {}
             Err(err) => {
-                tracing::error!(%err, "lookup batch failed; retrying shortly");
+                if !err.is_disk_full() {
+                    tracing::error!(%err, "lookup batch failed; retrying shortly");
+                }
                 tokio::select! {
                     () = tokio::time::sleep(POLL) => {}
                     () = cancel.cancelled() => {}
@@ -199,7 +201,9 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
                 Ok(jobs) if jobs.is_empty() => {}
                 Ok(jobs) => claimed.extend(jobs),
                 Err(err) => {
-                    tracing::error!(%err, "claiming lookups failed; retrying shortly");
+                    if !err.is_disk_full() {
+                        tracing::error!(%err, "claiming lookups failed; retrying shortly");
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(POLL) => {}
                         () = cancel.cancelled() => {}
@@ -297,26 +301,35 @@ async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<L
                 Err(_) => break,
             }
         }
-        let c = ctx.clone();
-        let written = ctx
-            .state
-            .db
-            .write(move |tx| {
-                let mut requeued = false;
-                for (job, result) in &batch {
-                    requeued |= settle(tx, &c, job, result)?;
+        let batch = Arc::new(batch);
+        loop {
+            let (c, batch) = (ctx.clone(), batch.clone());
+            let written = ctx
+                .state
+                .db
+                .write(move |tx| {
+                    let mut requeued = false;
+                    for (job, result) in batch.iter() {
+                        requeued |= settle(tx, &c, job, result)?;
+                    }
+                    Ok(requeued)
+                })
+                .await;
+            match written {
+                // A retry may be due before the dispatcher's next poll.
+                Ok(true) => ctx.state.wake.lookups.notify_one(),
+                Ok(false) => {}
+                // Kept until space is back (or the server stops).
+                Err(err) if err.is_disk_full() && !inbox.is_closed() => {
+                    tokio::time::sleep(POLL).await;
+                    continue;
                 }
-                Ok(requeued)
-            })
-            .await;
-        match written {
-            // A retry may be due before the dispatcher's next poll.
-            Ok(true) => ctx.state.wake.lookups.notify_one(),
-            Ok(false) => {}
-            Err(err) => tracing::error!(
-                %err,
-                "writing lookup results failed; those jobs run again at the next start"
-            ),
+                Err(err) => tracing::error!(
+                    %err,
+                    "writing lookup results failed; those jobs run again at the next start"
+                ),
+            }
+            break;
         }
     }
 }

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 use crate::AppState;
 use crate::db::{Db, run_blocking};
 use crate::error::{AppError, AppResult};
+use crate::health::Part;
 use crate::store;
 pub use query::{Hit, Hits, Order, Start};
 pub use schema::{Fields, INDEX_VERSION};
@@ -366,13 +367,19 @@ pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
 /// each one is looked up in every segment. Rows from before the writer
 /// opened may have been applied by a process that died before deleting
 /// them, so those always replace.
+///
+/// Rows in a batch whose commit was tried count as possibly applied from
+/// then on (`replay_through` moves past them): if the commit, the reload or
+/// the outbox delete fails, the retry replaces instead of adding twice.
 fn apply_batch(
     db: &Db,
     ready: &Ready,
     writer: &mut IndexWriter,
-    replay_through: i64,
-) -> AppResult<usize> {
-    let entries = db.read_blocking(|conn| store::outbox::pending_with_contacts(conn, BATCH))?;
+    replay_through: &mut i64,
+) -> Result<usize, BatchError> {
+    let entries = db
+        .read_blocking(|conn| store::outbox::pending_with_contacts(conn, BATCH))
+        .map_err(BatchError::Database)?;
     let Some(last) = entries.last().map(|(e, _)| e.seq) else {
         return Ok(0);
     };
@@ -395,7 +402,7 @@ fn apply_batch(
     // contact id -> (created in this batch, its current row)
     let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
     for (e, row) in entries.iter().filter(|(e, _)| !e.contact_id.is_empty()) {
-        let fresh = e.new && e.seq > replay_through;
+        let fresh = e.new && e.seq > *replay_through;
         let slot = latest
             .entry(e.contact_id.as_str())
             .or_insert((false, row.as_ref()));
@@ -408,13 +415,41 @@ fn apply_batch(
         if let Some(contact) = row {
             writer
                 .add_document(schema::document(f, contact))
-                .map_err(err)?;
+                .map_err(BatchError::index)?;
         }
     }
-    writer.commit().map_err(err)?;
-    ready.reader.reload().map_err(err)?;
-    db.write_blocking(|tx| store::outbox::delete_through(tx, last))?;
+    *replay_through = (*replay_through).max(last);
+    writer.commit().map_err(BatchError::index)?;
+    ready.reader.reload().map_err(BatchError::index)?;
+    db.write_blocking(|tx| store::outbox::delete_through(tx, last))
+        .map_err(BatchError::Database)?;
     Ok(entries.len())
+}
+
+/// Why a batch was not applied: the index (whose writer is then reopened)
+/// or the database.
+#[derive(Debug)]
+enum BatchError {
+    Index(String),
+    Database(AppError),
+}
+
+impl BatchError {
+    fn index(e: impl std::fmt::Display) -> Self {
+        let text = e.to_string();
+        // tantivy wraps the cause in its own words; a full disk is said plainly.
+        if text.contains("StorageFull") {
+            Self::Index("the disk is full".into())
+        } else {
+            Self::Index(text)
+        }
+    }
+}
+
+fn open_writer(index: &Index) -> Result<IndexWriter, BatchError> {
+    index
+        .writer_with_num_threads(1, WRITER_MEMORY)
+        .map_err(BatchError::index)
 }
 
 /// Opens (or rebuilds) the index, then runs the index writer until `stop`.
@@ -458,7 +493,7 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
             return;
         }
     };
-    let replay_through = match state.db.read(store::outbox::max_seq).await {
+    let mut replay_through = match state.db.read(store::outbox::max_seq).await {
         Ok(seq) => seq,
         Err(e) => {
             let why = format!("cannot read the search outbox: {e}");
@@ -468,22 +503,58 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
         }
     };
     let ready = Arc::new(ready);
-    let writer = Arc::new(Mutex::new(writer));
+    // Empty after the writer failed: a tantivy writer whose commit failed
+    // (a full disk) is dead, so the next pass opens a new one.
+    let writer = Arc::new(Mutex::new(Some(writer)));
     state.search.set(Status::Ready(ready.clone()));
     tracing::info!("search index ready");
+    let health = state.db.health().clone();
     loop {
         let (db, r, w) = (state.db.clone(), ready.clone(), writer.clone());
         let applied = run_blocking(move || {
-            let mut w = w.lock().unwrap_or_else(|p| p.into_inner());
-            apply_batch(&db, &r, &mut w, replay_through)
+            let mut slot = w.lock().unwrap_or_else(|p| p.into_inner());
+            let writer = match slot.as_mut() {
+                Some(writer) => writer,
+                None => match open_writer(&r.index) {
+                    Ok(writer) => slot.insert(writer),
+                    Err(e) => return Ok((Err(e), replay_through)),
+                },
+            };
+            let applied = apply_batch(&db, &r, writer, &mut replay_through);
+            if let Err(BatchError::Index(_)) = applied {
+                *slot = None;
+            }
+            Ok((applied, replay_through))
         })
         .await;
+        let applied = match applied {
+            Ok((applied, through)) => {
+                replay_through = through;
+                applied
+            }
+            Err(e) => Err(BatchError::Index(e.to_string())),
+        };
         let (full, gap) = match applied {
-            Ok(n) if n >= STREAM_ROWS => (n == BATCH, STREAM_COMMIT_GAP),
-            Ok(_) => (false, COMMIT_GAP),
-            Err(e) => {
-                tracing::error!(error = %e, "applying search outbox failed; retrying");
-                (false, COMMIT_GAP)
+            Ok(n) => {
+                health.recover(Part::SearchIndex);
+                if n >= STREAM_ROWS {
+                    (n == BATCH, STREAM_COMMIT_GAP)
+                } else {
+                    (false, COMMIT_GAP)
+                }
+            }
+            Err(BatchError::Index(why)) => {
+                health.degrade(
+                    Part::SearchIndex,
+                    format!("the index writer failed ({why}); changes wait in the outbox"),
+                );
+                (false, POLL)
+            }
+            Err(BatchError::Database(e)) => {
+                if !e.is_disk_full() {
+                    tracing::error!(error = %e, "applying search outbox failed; retrying");
+                }
+                (false, POLL)
             }
         };
         if stop.is_cancelled() && !full {
@@ -508,7 +579,7 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
     // Everything applied is committed; let merges finish before exit.
     let w = Arc::try_unwrap(writer)
         .ok()
-        .map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
+        .and_then(|m| m.into_inner().unwrap_or_else(|p| p.into_inner()));
     if let Some(w) = w {
         let _ = run_blocking(move || w.wait_merging_threads().map_err(err)).await;
     }
