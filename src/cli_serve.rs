@@ -118,6 +118,7 @@ pub fn serve(mut config: Config, start: StartArgs) -> Result<(), AppError> {
         }
         // Held while the server runs: a restore or a repair waits for it.
         let mut lock = DataDirLock::acquire(&config.data.data_dir)?;
+        roster::ops::private::warn_if_open(&config.data.data_dir);
         let db = Db::open(&config.data.data_dir)?;
         let listener = tokio::net::TcpListener::bind(&config.listen)
             .await

@@ -42,6 +42,8 @@ pub struct Config {
     pub webhooks: WebhookConfig,
     #[command(flatten)]
     pub backups: BackupConfig,
+    #[command(flatten)]
+    pub limits: LimitsConfig,
     /// On SIGTERM or Ctrl-C, how long requests in flight may take to finish
     /// before the server exits anyway, in seconds.
     #[arg(long, env = "ROSTER_DRAIN_SECS", default_value_t = DEFAULT_DRAIN_SECS,
@@ -76,6 +78,7 @@ impl Config {
             lookups: LookupConfig::default(),
             webhooks: WebhookConfig::default(),
             backups: BackupConfig::default(),
+            limits: LimitsConfig::default(),
             metrics_token: None,
             drain_secs: DEFAULT_DRAIN_SECS,
         }
@@ -175,6 +178,86 @@ impl Default for BackupConfig {
     }
 }
 
+/// What one client may take of the server (see README, "Limits").
+#[derive(Debug, Clone, Args)]
+pub struct LimitsConfig {
+    /// API requests served at once; more are answered 503 with Retry-After
+    /// at once rather than queued.
+    #[arg(long, env = "ROSTER_MAX_CONCURRENT_REQUESTS", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_concurrent_requests: u32,
+    /// How long a request may take before it is answered 503 (a duration:
+    /// `60s`, `2m`). A streamed answer (an export) counts until it starts.
+    #[arg(long, env = "ROSTER_REQUEST_TIMEOUT", default_value = "60s",
+          value_parser = parse_timeout)]
+    pub request_timeout: Duration,
+    /// How long a client has to send a request's headers, counted from the
+    /// connection's opening or its previous answer; an idle keep-alive
+    /// connection is closed after it too.
+    #[arg(long, env = "ROSTER_HEADER_TIMEOUT", default_value = "15s",
+          value_parser = parse_timeout)]
+    pub header_timeout: Duration,
+    /// The longest pause allowed inside a request body (an upload) or a
+    /// streamed answer before the connection is dropped.
+    #[arg(long, env = "ROSTER_BODY_TIMEOUT", default_value = "60s",
+          value_parser = parse_timeout)]
+    pub body_timeout: Duration,
+    /// Requests per second one API key may make (bursts up to the same
+    /// number); over it, 429 `rate_limited` with Retry-After. Off when unset.
+    #[arg(long, env = "ROSTER_RATE_LIMIT",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate_limit: Option<u32>,
+    /// An origin (`https://app.example.org`) whose pages may call the API
+    /// from a browser (CORS); repeat it, or separate origins with commas.
+    /// Off when unset: no CORS headers at all.
+    #[arg(long = "cors-origin", env = "ROSTER_CORS_ORIGINS", value_delimiter = ',',
+          value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: 512,
+            request_timeout: Duration::from_secs(60),
+            header_timeout: Duration::from_secs(15),
+            body_timeout: Duration::from_secs(60),
+            rate_limit: None,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s.trim())
+        .map_err(|e| format!("expected a duration such as 30s or 2m: {e}"))?;
+    if d < Duration::from_millis(100) || d > Duration::from_secs(24 * 3600) {
+        return Err("expected a duration between 100ms and 24h".into());
+    }
+    Ok(d)
+}
+
+/// An origin as browsers send it: scheme, host and optional port, nothing
+/// else.
+fn parse_origin(s: &str) -> Result<String, String> {
+    let s = s.trim().trim_end_matches('/');
+    let rest = s
+        .strip_prefix("https://")
+        .or_else(|| s.strip_prefix("http://"))
+        .ok_or("an origin starts with http:// or https://")?;
+    let valid = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b));
+    if !valid {
+        return Err(
+            "expected an origin such as https://app.example.org or http://localhost:3000 (no path)"
+                .into(),
+        );
+    }
+    Ok(s.to_ascii_lowercase())
+}
+
 /// An address to listen on: `HOST:PORT`, the host an IP address or a name.
 pub fn parse_listen(s: &str) -> Result<String, String> {
     use std::net::ToSocketAddrs;
@@ -249,6 +332,13 @@ pub struct LookupConfig {
     )]
     pub textable_types: Vec<String>,
 
+    /// How long a finished lookup job is kept once a newer one for the same
+    /// contact exists (or its contact is deleted): a duration such as `30d`.
+    /// The newest job of every contact, and its answer on the contact, stay.
+    #[arg(long = "lookup-history", env = "ROSTER_LOOKUP_HISTORY", default_value = "30d",
+          value_parser = parse_interval)]
+    pub history: Duration,
+
     /// Twilio Account SID (or API key SID): the Basic auth user name.
     #[arg(
         long = "twilio-account-sid",
@@ -289,6 +379,7 @@ impl Default for LookupConfig {
             timeout_ms: 10_000,
             retry_base_ms: 2_000,
             textable_types: vec!["mobile".into(), "nonFixedVoip".into()],
+            history: Duration::from_secs(30 * 86_400),
             twilio_account_sid: None,
             twilio_auth_token: None,
             twilio_base_url: DEFAULT_TWILIO_BASE_URL.into(),

@@ -9,6 +9,44 @@ use serde_json::json;
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// The most of a client's value an error quotes, in characters.
+pub const QUOTE_MAX: usize = 40;
+/// The longest error message, in characters.
+pub const MESSAGE_MAX: usize = 300;
+
+/// A client's value quoted in an error message: `'value'`, or its first
+/// [`QUOTE_MAX`] characters and how long it was. A 5 MB cell must not come
+/// back as a 5 MB message, nor sit in an import's errors a thousand times.
+pub fn quote(value: &str) -> String {
+    let n = value.chars().count();
+    if n <= QUOTE_MAX {
+        format!("'{value}'")
+    } else {
+        let head: String = value.chars().take(QUOTE_MAX).collect();
+        format!("'{head}…' ({n} characters)")
+    }
+}
+
+/// Some of a list for a message: the first `n` items, then how many more.
+pub fn some_of<'a>(items: impl IntoIterator<Item = &'a str>, n: usize) -> String {
+    let items: Vec<&str> = items.into_iter().collect();
+    let mut shown: Vec<String> = items.iter().take(n).map(|s| quote(s)).collect();
+    if items.len() > n {
+        shown.push(format!("and {} more", items.len() - n));
+    }
+    shown.join(", ")
+}
+
+/// A message cut to [`MESSAGE_MAX`] characters, whatever it quotes.
+pub fn cap(message: String) -> String {
+    if message.chars().count() <= MESSAGE_MAX {
+        return message;
+    }
+    let mut short: String = message.chars().take(MESSAGE_MAX).collect();
+    short.push('…');
+    short
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A 400 with a specific code (`validation_error`, `invalid_phone`, ...).
@@ -34,6 +72,13 @@ pub enum AppError {
     MethodNotAllowed(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A 429 for a key over its rate limit, with `Retry-After`.
+    #[error("this API key is over its rate limit; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    /// A 503 with `Retry-After: 1`: more requests at once than the server
+    /// serves; the request was not started.
+    #[error("the server is busy; try again in a moment")]
+    Overloaded,
     #[error("{0}")]
     Unavailable(String),
     /// A 507: the disk is full. Logged once per episode by the database's
@@ -64,8 +109,8 @@ impl AppError {
     ) -> Self {
         Self::BadRequest {
             code,
-            message: message.into(),
-            field,
+            message: cap(message.into()),
+            field: field.map(cap),
         }
     }
 
@@ -107,7 +152,8 @@ impl AppError {
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) | Self::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -124,7 +170,8 @@ impl AppError {
             Self::PayloadTooLarge(_) => "payload_too_large",
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::TooManyRequests(_) => "rate_limited",
+            Self::TooManyRequests(_) | Self::RateLimited { .. } => "rate_limited",
+            Self::Overloaded => "overloaded",
             Self::Unavailable(_) => "unavailable",
             Self::InsufficientStorage => "insufficient_storage",
             Self::Internal(_) | Self::Setup(_) => "internal_error",
@@ -149,7 +196,14 @@ impl IntoResponse for AppError {
         {
             body["field"] = json!(field);
         }
-        (status, Json(body)).into_response()
+        let resp = (status, Json(body)).into_response();
+        match self {
+            Self::RateLimited { retry_after_secs } => {
+                crate::http::limits::retry_after(resp, retry_after_secs)
+            }
+            Self::Overloaded => crate::http::limits::retry_after(resp, 1),
+            _ => resp,
+        }
     }
 }
 

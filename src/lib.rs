@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 
 pub use config::Config;
 use db::Db;
-use error::{AppError, AppResult};
+use error::AppResult;
 
 /// Shared state every handler receives.
 #[derive(Clone)]
@@ -43,6 +43,8 @@ pub struct AppState {
     pub export_links: Arc<http::export::ExportLinks>,
     /// What `GET /metrics` reports.
     pub metrics: Arc<metrics::Metrics>,
+    /// Requests per second per API key, when limited.
+    pub rate_limit: Option<Arc<http::limits::KeyRateLimit>>,
 }
 
 #[derive(Default)]
@@ -58,6 +60,7 @@ pub struct Wake {
 impl AppState {
     pub fn new(db: Db, config: Config) -> Self {
         Self {
+            rate_limit: http::limits::key_rate_limit(&config.limits),
             lookups: Arc::new(jobs::Status::new(config.lookups.provider)),
             db,
             config: Arc::new(config),
@@ -131,6 +134,11 @@ pub async fn run(
             stopping.clone(),
         ))
     });
+    tokio::spawn(jobs::retention::run(
+        state.db.clone(),
+        state.config.lookups.history,
+        stopping.clone(),
+    ));
     // While the disk is full, a look every second notices when space is
     // back, even if no client writes.
     let db = state.db.clone();
@@ -166,31 +174,24 @@ pub async fn run(
     let app = app(state.clone());
     let signal = stopping.clone();
     let signalled = state.clone();
-    let serving = axum::serve(listener, app).with_graceful_shutdown(async move {
-        shutdown.await;
-        signalled
-            .wake
-            .shutdown
-            .store(true, std::sync::atomic::Ordering::SeqCst);
-        signal.cancel();
-    });
     // Requests in flight at the signal get the drain deadline to finish;
     // idle connections are closed at once, so they never hold it up.
     let drain = Duration::from_secs(state.config.drain_secs);
-    let deadline = stopping.clone();
-    let served = tokio::select! {
-        served = serving => served,
-        () = async move {
-            deadline.cancelled().await;
-            tokio::time::sleep(drain).await;
-        } => {
-            tracing::warn!(
-                seconds = drain.as_secs(),
-                "requests still running at the drain deadline were cut off"
-            );
-            Ok(())
-        }
-    };
+    http::serve::serve(
+        listener,
+        app,
+        state.config.limits.header_timeout,
+        async move {
+            shutdown.await;
+            signalled
+                .wake
+                .shutdown
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            signal.cancel();
+        },
+        drain,
+    )
+    .await;
     state
         .wake
         .shutdown
@@ -203,6 +204,5 @@ pub async fn run(
     }
     stop_index.cancel();
     let _ = search_writer.await;
-    served.map_err(|e| AppError::internal(format!("server: {e}")))?;
     Ok(())
 }

@@ -49,7 +49,7 @@ enum Command {
     /// Run the HTTP server.
     Serve {
         #[command(flatten)]
-        config: Config,
+        config: Box<Config>,
         #[command(flatten)]
         start: cli_serve::StartArgs,
     },
@@ -160,6 +160,7 @@ enum OrgsCommand {
 }
 
 fn main() -> ExitCode {
+    roster::ops::private::owner_only();
     let args =
         match roster::config::with_config_file(&Cli::command(), std::env::args_os().collect()) {
             Ok(args) => args,
@@ -173,13 +174,15 @@ fn main() -> ExitCode {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colours for a person at a terminal; plain text for a file or journald.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
     let result = match cli.command {
-        Command::Serve { config, start } => cli_serve::serve(config, start),
+        Command::Serve { config, start } => cli_serve::serve(*config, start),
         Command::Seed(args) => cli_serve::seed(args),
         Command::Keys(cmd) => keys_command(cmd),
         Command::Orgs(cmd) => orgs_command(cmd),

@@ -620,3 +620,43 @@ fn connection_errors_are_retried_then_fail() {
     assert_eq!(job.body["attempts"], 2);
     assert_eq!(job.body["lastError"], "connection failed");
 }
+
+#[test]
+fn superseded_lookup_history_is_pruned_and_the_latest_answer_stays() {
+    let server = Server::start_with(&["--lookup-history", "1s"], &[]);
+    let c = server.client_with_key(server.bootstrap_key.as_deref().unwrap());
+    let ada = c.create(&json!({"firstName": "Ada", "phone": "+14155550101"}));
+    let ada = ada["id"].as_str().unwrap().to_string();
+    let gone = c.create(&json!({"firstName": "Gone", "phone": "+14155550102"}));
+    let gone = gone["id"].as_str().unwrap().to_string();
+    c.settle_lookups();
+    // Looked up twice more: three jobs, two of them history.
+    for _ in 0..2 {
+        let r = c.post_empty(&format!("/api/contacts/{ada}/lookup"));
+        assert!(r.status < 300, "{}", r.text);
+        c.settle_lookups();
+    }
+    assert_eq!(c.delete(&format!("/api/contacts/{gone}")).status, 200);
+    let jobs = |id: &str| {
+        server.sql_count(&format!(
+            "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}'"
+        ))
+    };
+    assert_eq!(jobs(&ada), 3);
+    wait_for(30, "the history to be pruned", || {
+        (jobs(&ada) == 1 && jobs(&gone) == 0).then_some(())
+    });
+    // The latest job and the contact's answer are still there.
+    let latest = c.get(&format!("/api/contacts/{ada}/lookup"));
+    assert_eq!(latest.status, 200, "{}", latest.text);
+    assert_eq!(latest.body["status"], "done");
+    let contact = c.get(&format!("/api/contacts/{ada}")).body;
+    assert_eq!(contact["lookupStatus"], "done");
+    assert!(contact["isTextable"].is_boolean());
+    // Timelines are the user's data: none of it went.
+    let events = c.get(&format!("/api/contacts/{ada}/timeline")).body["events"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert!(events >= 1);
+}

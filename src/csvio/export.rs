@@ -6,7 +6,7 @@ use std::io::Write;
 use rusqlite::Connection;
 
 use super::mapping::{CUSTOM_PREFIX, render_value};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 use crate::listing;
 use crate::model::time::format_ms;
 use crate::model::{Contact, ContactFilter, Cursor, ListParams, SortBy};
@@ -29,7 +29,7 @@ impl Format {
             Some("ndjson") => Ok(Format::Ndjson),
             Some(other) => Err(AppError::invalid_parameter(
                 "format",
-                format!("format must be csv or ndjson, not '{other}'"),
+                format!("format must be csv or ndjson, not {}", quote(other)),
             )),
         }
     }
@@ -71,7 +71,24 @@ fn opt(s: &Option<String>) -> &str {
     s.as_deref().unwrap_or("")
 }
 
+/// A contact's CSV cells, any that a spreadsheet would run as a formula
+/// neutralized (see [`super::formula`]), the phone (E.164) aside.
 fn csv_row(c: &Contact, keys: &[String]) -> Vec<String> {
+    let mut row = raw_row(c, keys);
+    for (i, cell) in row.iter_mut().enumerate() {
+        if i != PHONE_COLUMN
+            && let std::borrow::Cow::Owned(safe) = super::formula::neutralize(cell)
+        {
+            *cell = safe;
+        }
+    }
+    row
+}
+
+/// Where the phone is in [`COLUMNS`].
+const PHONE_COLUMN: usize = 1;
+
+fn raw_row(c: &Contact, keys: &[String]) -> Vec<String> {
     let mut row = vec![
         c.id.clone(),
         opt(&c.phone).to_string(),

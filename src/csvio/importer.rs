@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::mapping::{self, Plan, RowError, Target};
 use super::source::{self, Encoding};
 use crate::db::Db;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 use crate::model::contact::Field;
 use crate::model::{ContactPatch, CustomFields, Mode, Outcome, Tags};
 use crate::store::contacts::{self, Batch, Source};
@@ -118,7 +118,8 @@ impl ImportOptions {
                     return Err(AppError::validation(
                         format!("options.{other}"),
                         format!(
-                            "unknown option '{other}'; options are tags, mode, delimiter and mapping"
+                            "unknown option {}; options are tags, mode, delimiter and mapping",
+                            quote(other)
                         ),
                     ));
                 }
@@ -262,7 +263,7 @@ fn execute(
 }
 
 struct Reader<'a> {
-    rdr: csv::Reader<std::io::BufReader<std::fs::File>>,
+    rdr: csv::Reader<source::Source>,
     encoding: Encoding,
     plan: &'a Plan,
     tags: &'a Tags,
@@ -394,8 +395,11 @@ impl Writer<'_> {
     fn fail(&mut self, row: u64, err: RowError) {
         self.counters.failed += 1;
         if self.errors.len() < MAX_ERRORS {
-            self.errors
-                .push(json!({ "row": row, "column": err.column, "error": err.error }));
+            self.errors.push(json!({
+                "row": row,
+                "column": err.column.map(crate::error::cap),
+                "error": crate::error::cap(err.error),
+            }));
         }
     }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 use crate::model::fields::MAX_CUSTOM_FIELDS;
 
 /// Where a column's cells go.
@@ -160,7 +160,8 @@ pub fn parse_target(value: &Value, name: &str) -> AppResult<Target> {
     Err(AppError::validation(
         name,
         format!(
-            "'{s}' is not a target; use one of {}, optedOut, \"customFields.<key>\" or null to skip the column",
+            "{} is not a target; use one of {}, optedOut, \"customFields.<key>\" or null to skip the column",
+            quote(s),
             FIELDS.join(", ")
         ),
     ))
@@ -218,7 +219,8 @@ impl Plan {
                     AppError::validation(
                         "mapping",
                         format!(
-                            "the mapping names the column '{name}', which the file does not have"
+                            "the mapping names the column {}, which the file does not have",
+                            quote(name)
                         ),
                     )
                 })?;
@@ -335,14 +337,17 @@ pub fn row_to_json(plan: &Plan, cells: &[String]) -> Result<Value, RowError> {
     }
     for (i, target) in plan.targets.iter().enumerate() {
         let Some(cell) = cells.get(i) else { break };
-        let cell = cell.trim();
+        let cell = super::formula::restore(cell.trim());
         if cell.is_empty() {
             continue;
         }
         let flag = || {
             parse_flag(cell).ok_or_else(|| RowError {
                 column: Some(plan.headers[i].clone()),
-                error: format!("'{cell}' is not a yes/no value (true, false, yes, no, 1, 0)"),
+                error: format!(
+                    "{} is not a yes/no value (true, false, yes, no, 1, 0)",
+                    quote(cell)
+                ),
             })
         };
         match target {
@@ -388,7 +393,7 @@ pub fn row_to_json(plan: &Plan, cells: &[String]) -> Result<Value, RowError> {
             error: format!(
                 "this row has {} unmapped columns with values ({}); a contact has at most {MAX_CUSTOM_FIELDS} custom fields: map the extra columns with the mapping option or set them to null to skip them",
                 custom.len(),
-                keys.join(", ")
+                crate::error::some_of(keys, 5)
             ),
         });
     }

@@ -3,6 +3,7 @@
 //! behaviour users see.
 
 pub mod export;
+pub mod formula;
 pub mod importer;
 pub mod mapping;
 pub mod preview;

@@ -24,13 +24,27 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Reads `bytes`, the start of a file (a cut inside the last character or
 /// the last line does no harm), with the importer's own rules.
 pub fn preview(bytes: &[u8], delimiter: Option<u8>) -> AppResult<Preview> {
-    let bom = bytes.starts_with(BOM);
-    let body = if bom { &bytes[BOM.len()..] } else { bytes };
-    let encoding = match std::str::from_utf8(body) {
-        Ok(_) => Encoding::Utf8,
+    let utf16 = Encoding::utf16_bom(bytes);
+    let transcoded;
+    let (bom, body) = match utf16 {
+        Some(e) => {
+            let codec = if e == Encoding::Utf16Le {
+                encoding_rs::UTF_16LE
+            } else {
+                encoding_rs::UTF_16BE
+            };
+            transcoded = codec.decode_with_bom_removal(bytes).0.into_owned();
+            (true, transcoded.as_bytes())
+        }
+        None if bytes.starts_with(BOM) => (true, &bytes[BOM.len()..]),
+        None => (false, bytes),
+    };
+    let encoding = match (utf16, std::str::from_utf8(body)) {
+        (Some(e), _) => e,
+        (None, Ok(_)) => Encoding::Utf8,
         // Only cut short: the rest of the character is beyond the sample.
-        Err(e) if e.error_len().is_none() => Encoding::Utf8,
-        Err(_) => Encoding::Windows1252,
+        (None, Err(e)) if e.error_len().is_none() => Encoding::Utf8,
+        (None, Err(_)) => Encoding::Windows1252,
     };
     let delimiter = delimiter.unwrap_or_else(|| source::sniff_delimiter(body));
     let mut reader = csv::ReaderBuilder::new()

@@ -1,21 +1,50 @@
 //! Reading a CSV file: byte-order mark, delimiter sniffing, encoding
-//! (UTF-8, else Windows-1252) and the row count, in one streaming pass
+//! (UTF-16 by its byte-order mark, as Excel's "Unicode text" writes it; else
+//! UTF-8; else Windows-1252) and the row count, in one streaming pass
 //! before the import proper.
 
 use std::fs::File;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{BufReader, Read};
 use std::path::Path;
+
+use encoding_rs_io::{DecodeReaderBytes, DecodeReaderBytesBuilder};
 
 use crate::error::{AppError, AppResult};
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
 const CANDIDATES: &[u8] = b",;\t|";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
     Utf8,
     Windows1252,
+    /// Read as UTF-8 once transcoded (see [`open`]).
+    Utf16Le,
+    Utf16Be,
 }
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Utf8 => "UTF-8",
+            Self::Windows1252 => "Windows-1252",
+            Self::Utf16Le => "UTF-16LE",
+            Self::Utf16Be => "UTF-16BE",
+        }
+    }
+
+    /// The UTF-16 encoding a byte-order mark at the start of `head` names.
+    pub fn utf16_bom(head: &[u8]) -> Option<Self> {
+        match head {
+            [0xFF, 0xFE, ..] => Some(Self::Utf16Le),
+            [0xFE, 0xFF, ..] => Some(Self::Utf16Be),
+            _ => None,
+        }
+    }
+}
+
+/// A file as the CSV reader sees it: without its byte-order mark, and
+/// transcoded to UTF-8 when the mark says UTF-16.
+pub type Source = BufReader<DecodeReaderBytes<File, Vec<u8>>>;
 
 /// What the first pass learned about a file.
 #[derive(Debug, Clone, Copy)]
@@ -30,20 +59,25 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("reading {}: {e}", path.display()))
 }
 
-/// Opens `path` positioned after a UTF-8 byte-order mark, if any.
-pub fn open(path: &Path) -> AppResult<BufReader<File>> {
-    let mut f = File::open(path).map_err(|e| io_err(path, e))?;
-    let mut head = [0u8; 3];
-    let mut n = 0;
-    while n < 3 {
-        match f.read(&mut head[n..]).map_err(|e| io_err(path, e))? {
-            0 => break,
-            k => n += k,
-        }
-    }
-    let skip = if n == 3 && head == BOM { 3 } else { 0 };
-    f.seek(SeekFrom::Start(skip)).map_err(|e| io_err(path, e))?;
-    Ok(BufReader::with_capacity(256 * 1024, f))
+/// Opens `path` past its byte-order mark, if any: a UTF-8 one is skipped,
+/// and a UTF-16 one (little or big endian) turns the rest into UTF-8 as it
+/// is read. Without one, the bytes pass through as they are.
+pub fn open(path: &Path) -> AppResult<Source> {
+    let f = File::open(path).map_err(|e| io_err(path, e))?;
+    let decoded = DecodeReaderBytesBuilder::new()
+        .bom_sniffing(true)
+        .strip_bom(true)
+        .build(f);
+    Ok(BufReader::with_capacity(256 * 1024, decoded))
+}
+
+/// The UTF-16 encoding `path`'s byte-order mark names, if any.
+fn utf16(path: &Path) -> AppResult<Option<Encoding>> {
+    let mut head = Vec::with_capacity(2);
+    File::open(path)
+        .and_then(|f| f.take(2).read_to_end(&mut head))
+        .map_err(|e| io_err(path, e))?;
+    Ok(Encoding::utf16_bom(&head))
 }
 
 /// The most frequent of `,` `;` tab `|` outside quotes on the header line;
@@ -71,7 +105,7 @@ pub fn sniff_delimiter(head: &[u8]) -> u8 {
     if *n == 0 { b',' } else { CANDIDATES[best] }
 }
 
-pub fn reader(path: &Path, delimiter: u8) -> AppResult<csv::Reader<BufReader<File>>> {
+pub fn reader(path: &Path, delimiter: u8) -> AppResult<csv::Reader<Source>> {
     Ok(csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(false)
@@ -118,10 +152,10 @@ pub fn inspect(path: &Path, delimiter: Option<u8>) -> AppResult<Inspection> {
     }
     Ok(Inspection {
         delimiter,
-        encoding: if utf8 {
-            Encoding::Utf8
-        } else {
-            Encoding::Windows1252
+        encoding: match utf16(path)? {
+            Some(utf16) => utf16,
+            None if utf8 => Encoding::Utf8,
+            None => Encoding::Windows1252,
         },
         rows,
     })
@@ -139,7 +173,9 @@ pub fn decode(rec: &csv::ByteRecord, encoding: Encoding, out: &mut Vec<String>) 
     out.clear();
     for field in rec.iter() {
         out.push(match encoding {
-            Encoding::Utf8 => String::from_utf8_lossy(field).into_owned(),
+            Encoding::Utf8 | Encoding::Utf16Le | Encoding::Utf16Be => {
+                String::from_utf8_lossy(field).into_owned()
+            }
             Encoding::Windows1252 => encoding_rs::WINDOWS_1252
                 .decode_without_bom_handling(field)
                 .0

@@ -73,6 +73,10 @@ impl FromRequestParts<AppState> for Auth {
                 ));
             }
         }
+        tracing::Span::current().record("key", tracing::field::display(&owner.key_id));
+        if let Some(limit) = &state.rate_limit {
+            limit.check(&owner.key_id)?;
+        }
         let now = now_ms();
         if owner
             .last_used_at

@@ -40,7 +40,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 AppError::PayloadTooLarge(MAX_JSON_BODY)
             } else {
-                AppError::bad_request("invalid_json", None, "the request body could not be read")
+                AppError::bad_request(
+                    "invalid_json",
+                    None,
+                    "the request body could not be read (cut off, or it paused too long)",
+                )
             }
         })?;
         if bytes.len() > MAX_JSON_BODY {

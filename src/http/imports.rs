@@ -347,10 +347,7 @@ pub async fn preview(
         b'\t' => "tab".to_string(),
         d => char::from(d).to_string(),
     };
-    let encoding = match preview.encoding {
-        crate::csvio::source::Encoding::Utf8 => "UTF-8",
-        crate::csvio::source::Encoding::Windows1252 => "Windows-1252",
-    };
+    let encoding = preview.encoding.name();
     let mapping: Vec<Value> = preview
         .targets
         .iter()

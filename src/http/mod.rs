@@ -9,15 +9,15 @@ pub mod extract;
 pub mod filters;
 pub mod imports;
 pub mod inbound;
+pub mod limits;
 pub mod lookups;
 pub mod me;
 pub mod metrics;
 pub mod notes;
 pub mod segments;
+pub mod serve;
 pub mod tags;
 pub mod webhooks;
-
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -25,7 +25,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::AppState;
@@ -105,9 +104,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/imports/{id}", get(imports::get).delete(imports::cancel))
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
+    let api = limits::limit_api(api, &state.config.limits);
 
     let counted = state.metrics.clone();
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
         .nest("/api", api)
@@ -119,17 +119,23 @@ pub fn router(state: AppState) -> Router {
             counted,
             metrics::record,
         ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(60),
-        ))
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a request handler panicked").into_response()
         }))
         // A 5xx is logged where it arises (an internal error in full, a full
         // disk once per episode), not again for every response.
-        .layer(TraceLayer::new_for_http().on_failure(()))
-        .with_state(state)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(()),
+        );
+    // Outermost, so that every answer (errors, 404s) carries the headers
+    // and a preflight is answered before anything else runs.
+    let router = match limits::cors(&state.config.limits.cors_origins) {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router.with_state(state)
 }
 
 /// `{"status": "ok"}`, or `"degraded"` with what is wrong: still 200, since
@@ -147,6 +153,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
         body["problems"] = serde_json::json!(problems);
     }
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// The span every request's log lines carry: the method, the path (not the
+/// query, which may hold a search for a person's name) and, once the key
+/// is checked, the key's id. The key itself is never logged.
+fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %req.method(),
+        path = %req.uri().path(),
+        key = tracing::field::Empty,
+    )
 }
 
 /// A 201 with `Location`, the URL of what was created (`/api/...`).

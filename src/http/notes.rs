@@ -10,7 +10,7 @@ use super::auth::Auth;
 use super::contacts::contact_id;
 use super::extract::{JsonBody, QueryMap};
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 use crate::model::filter::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::model::note::parse_note_body;
 use crate::model::time::format_ms;
@@ -148,7 +148,7 @@ pub async fn timeline(
             let n: i64 = s.trim().parse().map_err(|_| {
                 AppError::invalid_parameter(
                     "limit",
-                    format!("limit must be a whole number, not '{s}'"),
+                    format!("limit must be a whole number, not {}", quote(&s)),
                 )
             })?;
             if n < 1 {

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::auth::Auth;
 use super::extract::JsonBody;
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
 use crate::store::tags;
 
@@ -31,7 +31,7 @@ fn one_tag(value: Option<&Value>, field: &str) -> AppResult<String> {
 }
 
 fn tag_not_found(tag: &str) -> AppError {
-    AppError::NotFound(format!("no contact has the tag '{tag}'"))
+    AppError::NotFound(format!("no contact has the tag {}", quote(tag)))
 }
 
 pub async fn rename(
@@ -44,7 +44,7 @@ pub async fn rename(
     if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
         return Err(AppError::validation(
             other.as_str(),
-            format!("unknown field '{other}'; send from and to"),
+            format!("unknown field {}; send from and to", quote(other)),
         ));
     }
     let from = one_tag(obj.get("from"), "from")?;

@@ -5,6 +5,7 @@
 //! jobs, asks a provider, and hands the answers back to the store.
 
 pub mod offline;
+pub mod retention;
 pub mod twilio;
 pub mod webhooks;
 pub mod worker;

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::fields::Tags;
 use super::filter::ContactFilter;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 /// Most ids one request may name.
 pub const MAX_BULK_IDS: usize = 10_000;
@@ -63,7 +63,8 @@ impl BulkRequest {
             return Err(AppError::validation(
                 other.as_str(),
                 format!(
-                    "unknown field '{other}'; send action, one of ids, filter or segmentId, and tags or all where needed"
+                    "unknown field {}; send action, one of ids, filter or segmentId, and tags or all where needed",
+                    quote(other)
                 ),
             ));
         }
@@ -83,7 +84,8 @@ impl BulkRequest {
                 return Err(AppError::validation(
                     "action",
                     format!(
-                        "unknown action '{other}'; actions are addTags, removeTags, delete, optOut, optIn, archive and unarchive"
+                        "unknown action {}; actions are addTags, removeTags, delete, optOut, optIn, archive and unarchive",
+                        quote(other)
                     ),
                 ));
             }

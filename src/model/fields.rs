@@ -7,7 +7,7 @@ use std::sync::LazyLock;
 use quick_cache::sync::Cache;
 use serde_json::{Map, Value};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 pub const MAX_CUSTOM_FIELDS: usize = 20;
 pub const MAX_CUSTOM_FIELD_KEY: usize = 100;
@@ -53,7 +53,8 @@ impl Phone {
                 "invalid_phone",
                 Some("phone".into()),
                 format!(
-                    "'{input}' is not a valid phone number; use a US number or E.164 (+country code)"
+                    "{} is not a valid phone number; use a US number or E.164 (+country code)",
+                    quote(input)
                 ),
             )
         };
@@ -125,7 +126,7 @@ impl Email {
             AppError::bad_request(
                 "invalid_email",
                 Some("email".into()),
-                format!("'{input}' is not a valid email address: {why}"),
+                format!("{} is not a valid email address: {why}", quote(input)),
             )
         };
         let email = input.trim();
@@ -191,7 +192,7 @@ impl State {
         } else {
             Err(AppError::validation(
                 field,
-                format!("'{input}' is not a two-letter US state code"),
+                format!("{} is not a two-letter US state code", quote(input)),
             ))
         }
     }
@@ -217,7 +218,10 @@ impl Timezone {
             .map_err(|_| {
                 AppError::validation(
                     "timezone",
-                    format!("'{input}' is not an IANA time zone name (e.g. America/Chicago)"),
+                    format!(
+                        "{} is not an IANA time zone name (e.g. America/Chicago)",
+                        quote(input)
+                    ),
                 )
             })
     }
@@ -277,7 +281,10 @@ impl Tags {
             if tag.contains(',') {
                 return Err(AppError::validation(
                     field,
-                    format!("tag '{tag}' contains a comma; commas separate tags in filters"),
+                    format!(
+                        "tag {} contains a comma; commas separate tags in filters",
+                        quote(tag)
+                    ),
                 ));
             }
             out.push(tag);
@@ -388,7 +395,8 @@ impl CustomFields {
                     return Err(AppError::validation(
                         "customFields",
                         format!(
-                            "custom field '{key}' must be a string, number, boolean or null, not a nested value"
+                            "custom field {} must be a string, number, boolean or null, not a nested value",
+                            quote(key)
                         ),
                     ));
                 }
@@ -396,7 +404,8 @@ impl CustomFields {
                     return Err(AppError::validation(
                         "customFields",
                         format!(
-                            "custom field '{key}' is longer than {MAX_CUSTOM_FIELD_VALUE} characters"
+                            "custom field {} is longer than {MAX_CUSTOM_FIELD_VALUE} characters",
+                            quote(key)
                         ),
                     ));
                 }

@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::fields::{State, tag_key};
 use super::time::{format_ms, parse_ms};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -25,7 +25,7 @@ impl TagsLogic {
             "AND" => Ok(Self::And),
             _ => Err(AppError::invalid_parameter(
                 field,
-                format!("{field} must be AND or OR, not '{s}'"),
+                format!("{field} must be AND or OR, not {}", quote(s)),
             )),
         }
     }
@@ -79,7 +79,7 @@ fn parse_bool(s: &str, field: &str) -> AppResult<bool> {
         "false" => Ok(false),
         _ => Err(AppError::invalid_parameter(
             field,
-            format!("{field} must be true or false, not '{s}'"),
+            format!("{field} must be true or false, not {}", quote(s)),
         )),
     }
 }
@@ -131,7 +131,7 @@ fn parse_states<'a>(
             .map_err(|_| {
                 AppError::invalid_parameter(
                     field,
-                    format!("'{s}' is not a two-letter US state code"),
+                    format!("{} is not a two-letter US state code", quote(s)),
                 )
             })?
             .into_string();
@@ -231,7 +231,8 @@ impl ContactFilter {
                     return Err(AppError::validation(
                         &name,
                         format!(
-                            "unknown filter '{other}'; filters are search, tags, tagsLogic, isTextable, optedOut, hasEmail, hasPhone, state and zip"
+                            "unknown filter {}; filters are search, tags, tagsLogic, isTextable, optedOut, hasEmail, hasPhone, state and zip",
+                            quote(other)
                         ),
                     ));
                 }
@@ -368,7 +369,7 @@ impl ListParams {
                 _ => {
                     return Err(AppError::invalid_parameter(
                         "sortBy",
-                        format!("sortBy must be updated_at or created_at, not '{s}'"),
+                        format!("sortBy must be updated_at or created_at, not {}", quote(&s)),
                     ));
                 }
             }
@@ -383,7 +384,7 @@ impl ListParams {
                 Err(_) => {
                     return Err(AppError::invalid_parameter(
                         "limit",
-                        format!("limit must be a whole number, not '{s}'"),
+                        format!("limit must be a whole number, not {}", quote(&s)),
                     ));
                 }
             };

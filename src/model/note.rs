@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 /// Largest note body, in bytes of UTF-8.
 pub const MAX_NOTE_BYTES: usize = 10 * 1024;
@@ -18,7 +18,7 @@ pub fn parse_note_body(body: &Value) -> AppResult<String> {
     }) {
         return Err(AppError::validation(
             other.as_str(),
-            format!("unknown field '{other}'; a note has a body"),
+            format!("unknown field {}; a note has a body", quote(other)),
         ));
     }
     let text = obj

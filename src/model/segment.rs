@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::fields::parse_text;
 use super::filter::ContactFilter;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 pub const MAX_SEGMENT_NAME: usize = 100;
 
@@ -37,7 +37,10 @@ impl SegmentInput {
                 other => {
                     return Err(AppError::validation(
                         other,
-                        format!("unknown field '{other}'; a segment has name and filters"),
+                        format!(
+                            "unknown field {}; a segment has name and filters",
+                            quote(other)
+                        ),
                     ));
                 }
             }

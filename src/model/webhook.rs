@@ -7,7 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, quote};
 
 /// Every event an endpoint can ask for.
 pub const EVENT_TYPES: &[&str] = &[
@@ -86,7 +86,7 @@ impl WebhookPatch {
                 other => {
                     return Err(AppError::validation(
                         other,
-                        format!("'{other}' is not a webhook setting"),
+                        format!("{} is not a webhook setting", quote(other)),
                     ));
                 }
             }
@@ -184,7 +184,10 @@ pub fn check_url(url: &str, allowed_hosts: &[String]) -> AppResult<String> {
     if !host_allowed(&host, allowed_hosts) {
         return Err(AppError::validation(
             "url",
-            format!("the host '{host}' is not one this server may call (--webhook-allowed-hosts)"),
+            format!(
+                "the host {} is not one this server may call (--webhook-allowed-hosts)",
+                quote(&host)
+            ),
         ));
     }
     Ok(parsed.to_string())

@@ -419,3 +419,42 @@ pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option
         })
         .optional()?)
 }
+
+/// Lookup job ids pruned per transaction, so writers never wait long.
+pub const PRUNE_CHUNK: i64 = 20_000;
+
+/// Deletes the finished lookup jobs (done, failed, cancelled) that
+/// finished before `before` (Unix ms) and are history: a newer job exists
+/// for the same contact, or the contact is gone. The newest job of every
+/// contact stays, so its latest answer can still be read. Looks at the
+/// jobs with ids in `from..from + PRUNE_CHUNK`; returns how many it
+/// deleted.
+pub fn prune_history(tx: &Connection, before: i64, from: i64) -> AppResult<usize> {
+    Ok(tx
+        .prepare_cached(
+            "DELETE FROM lookup_jobs
+              WHERE id >= ?2 AND id < ?2 + ?3
+                AND status IN ('done', 'failed', 'cancelled')
+                AND updated_at < ?1
+                AND (EXISTS (SELECT 1 FROM lookup_jobs newer
+                              WHERE newer.contact_id = lookup_jobs.contact_id
+                                AND newer.id > lookup_jobs.id)
+                     OR NOT EXISTS (SELECT 1 FROM contacts c
+                                     WHERE c.id = lookup_jobs.contact_id))",
+        )?
+        .execute(params![before, from, PRUNE_CHUNK])?)
+}
+
+/// The lowest and highest lookup job ids (None without jobs).
+pub fn id_range(conn: &Connection) -> AppResult<Option<(i64, i64)>> {
+    Ok(conn
+        .prepare_cached("SELECT min(id), max(id) FROM lookup_jobs")?
+        .query_row([], |r| {
+            Ok(
+                match (r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?) {
+                    (Some(lo), Some(hi)) => Some((lo, hi)),
+                    _ => None,
+                },
+            )
+        })?)
+}

@@ -33,6 +33,10 @@ impl Server {
     pub fn start_with(args: &[&str], envs: &[(&str, &str)]) -> Self {
         let tmp = tempfile::tempdir().expect("temp dir");
         let dir = tmp.path().to_path_buf();
+        // As private as a data directory Roster makes itself.
+        #[cfg(unix)]
+        std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod the data directory");
         let mut s = Self::start_in(&dir, args, envs);
         s._tmp = Some(tmp);
         s
