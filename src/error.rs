@@ -5,7 +5,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -45,6 +46,19 @@ pub fn cap(message: String) -> String {
     let mut short: String = message.chars().take(MESSAGE_MAX).collect();
     short.push('…');
     short
+}
+
+/// The contract's error body.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for a person.
+    pub error: String,
+    /// A stable code for a program: `validation_error`, `not_found`, ...
+    pub code: String,
+    /// The request field or parameter at fault, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub field: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,19 +203,29 @@ impl IntoResponse for AppError {
             }
             other => other.to_string(),
         };
-        let mut body = json!({ "error": message, "code": self.code() });
-        if let Self::BadRequest {
-            field: Some(field), ..
-        } = &self
-        {
-            body["field"] = json!(field);
-        }
+        let field = match &self {
+            Self::BadRequest { field, .. } => field.clone(),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: message,
+            code: self.code().to_string(),
+            field,
+        };
         let resp = (status, Json(body)).into_response();
         match self {
             Self::RateLimited { retry_after_secs } => {
                 crate::http::limits::retry_after(resp, retry_after_secs)
             }
             Self::Overloaded => crate::http::limits::retry_after(resp, 1),
+            Self::Unauthorized => {
+                let mut resp = resp;
+                resp.headers_mut().insert(
+                    axum::http::header::WWW_AUTHENTICATE,
+                    axum::http::HeaderValue::from_static("Bearer"),
+                );
+                resp
+            }
             _ => resp,
         }
     }

@@ -12,6 +12,10 @@ fn missing_unknown_and_revoked_keys_are_401() {
     let r = server.anonymous().get("/api/contacts");
     assert_eq!(r.status, 401);
     assert_eq!(r.code(), "unauthorized");
+    assert_eq!(
+        r.headers["www-authenticate"], "Bearer",
+        "RFC 6750's challenge"
+    );
     let bogus = server.client_with_key("rst_not-a-real-key");
     assert_eq!(bogus.get("/api/contacts").status, 401);
 

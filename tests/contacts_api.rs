@@ -3,31 +3,8 @@
 
 mod common;
 
-use common::Server;
+use common::{DOCUMENTED_FIELDS, Server};
 use serde_json::{Value, json};
-
-const DOCUMENTED_FIELDS: &[&str] = &[
-    "id",
-    "organizationId",
-    "phone",
-    "email",
-    "firstName",
-    "lastName",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "tags",
-    "customFields",
-    "isTextable",
-    "isOptedIn",
-    "optedOutAt",
-    "timezone",
-    "isStarred",
-    "isArchived",
-    "createdAt",
-    "updatedAt",
-];
 
 fn assert_full_contact(c: &Value) {
     for f in DOCUMENTED_FIELDS {

@@ -72,6 +72,9 @@ fn sign_in_refuses_a_bad_key_and_keeps_a_good_one_only_in_the_session() {
     assert!(who.contains("default"), "{who}");
     assert!(who.contains("write"), "{who}");
     assert!(!b.url().contains(&key), "the key must never be in the URL");
+    // The sidebar links the API's machine-readable description.
+    let doc = b.testid("nav-api-doc").attr("href");
+    assert_eq!(doc.as_deref(), Some("/api/openapi.json"));
     let stored = b.js(
         "return [sessionStorage.getItem('roster.apiKey'), JSON.stringify(localStorage)]",
         vec![],

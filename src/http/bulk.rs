@@ -3,14 +3,15 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::JsonBody;
 use super::filters;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::model::bulk::{BulkAction, BulkRequest, BulkTarget};
+use crate::model::bulk::{BulkAction, BulkInput, BulkRequest, BulkTarget};
 use crate::model::{ContactFilter, Cursor, ListParams, SortBy};
 use crate::store::{bulk, contacts};
 
@@ -18,17 +19,33 @@ use crate::store::{bulk, contacts};
 /// up for long, large enough to amortize the commit.
 pub const CHUNK: usize = 500;
 
-#[derive(Debug, Default, Clone, Copy)]
-struct Tally {
+/// What a bulk action did.
+#[derive(Debug, Default, Clone, Copy, Serialize, ToSchema)]
+#[schema(as = BulkResult)]
+pub struct Tally {
+    /// Contacts the target selected.
     matched: usize,
+    /// Contacts the action changed.
     updated: usize,
 }
 
+/// Runs one action over ids, a filter or a segment.
+#[utoipa::path(
+    post,
+    path = "/contacts/bulk",
+    tag = "bulk",
+    operation_id = "bulkContacts",
+    request_body = BulkInput,
+    responses(
+        (status = 200, description = "What the action did", body = Tally),
+        (status = 404, description = "No such segment", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn run(
     State(state): State<AppState>,
     auth: Auth,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Tally>> {
     auth.require_write()?;
     let req = BulkRequest::from_json(&body)?;
     let org = auth.org();
@@ -61,10 +78,7 @@ pub async fn run(
     // Chunks already committed stay committed even if a later one failed;
     // the workers must hear about them either way.
     state.notify_writers();
-    let tally = tally?;
-    Ok(Json(
-        json!({ "matched": tally.matched, "updated": tally.updated }),
-    ))
+    Ok(Json(tally?))
 }
 
 /// Deleting everything needs `"all": true`.

@@ -4,13 +4,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
 use super::filters;
+use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::model::contact::{ContactInput, ContactView};
+use crate::model::filter::{FilterQuery, PageQuery};
 use crate::model::{ContactFilter, ContactPatch, Cursor, ListParams, Mode};
 use crate::store::contacts::{self, Page, Source};
 
@@ -21,11 +25,48 @@ pub fn contact_id(raw: &str) -> AppResult<String> {
         .map_err(|_| AppError::not_found("contact"))
 }
 
+/// A page of contacts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactPage<'a> {
+    pub contacts: Vec<ContactView<'a>>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; `null` on the last page and
+    /// with `sortBy=relevance`.
+    #[schema(required = true)]
+    pub cursor: Option<String>,
+    pub has_more: bool,
+    pub sort_by: &'static str,
+    /// Every match, with `includeTotal=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub total: Option<i64>,
+}
+
+/// A created or merged contact, and which it was.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedContact<'a> {
+    #[serde(flatten)]
+    pub contact: ContactView<'a>,
+    /// `created` (201) or `merged` into the contact with the same phone or email (200).
+    #[serde(rename = "_outcome")]
+    pub outcome: &'static str,
+}
+
+/// Lists the organization's contacts, newest first, filtered.
+#[utoipa::path(
+    get,
+    path = "/contacts",
+    tag = "contacts",
+    operation_id = "listContacts",
+    params(PageQuery, FilterQuery),
+    responses((status = 200, description = "A page of contacts", body = ContactPage)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     query: QueryMap,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let get = query.getter();
     let params = ListParams::from_query(&get)?;
     let org = auth.org();
@@ -49,11 +90,11 @@ pub async fn list(
         })
         .await?;
     let (page, params) = page;
-    Ok(Json(page_json(&auth, page, &params)))
+    Ok(Json(page_view(&auth, &page, &params)).into_response())
 }
 
 /// The documented list response.
-pub fn page_json(auth: &Auth, page: Page, params: &ListParams) -> Value {
+pub fn page_view<'a>(auth: &'a Auth, page: &'a Page, params: &ListParams) -> ContactPage<'a> {
     let cursor = match (page.has_more, page.contacts.last()) {
         (true, Some(last)) if !params.by_relevance => {
             let ts = match params.sort_by {
@@ -70,19 +111,36 @@ pub fn page_json(auth: &Auth, page: Page, params: &ListParams) -> Value {
         }
         _ => None,
     };
-    let mut body = json!({
-        "contacts": page.contacts.iter().map(|c| c.to_json(auth.org_id())).collect::<Vec<_>>(),
-        "limit": params.limit,
-        "cursor": cursor,
-        "hasMore": page.has_more,
-        "sortBy": params.sort_label(),
-    });
-    if let Some(total) = page.total {
-        body["total"] = json!(total);
+    ContactPage {
+        contacts: page
+            .contacts
+            .iter()
+            .map(|c| c.view(auth.org_id()))
+            .collect(),
+        limit: params.limit,
+        cursor,
+        has_more: page.has_more,
+        sort_by: params.sort_label(),
+        total: page.total,
     }
-    body
 }
 
+const CREATED_CONTACT: &str = "/api/contacts/{id}";
+
+/// Creates a contact, or merges into the one with the same phone or email.
+#[utoipa::path(
+    post,
+    path = "/contacts",
+    tag = "contacts",
+    operation_id = "createContact",
+    request_body = ContactInput,
+    responses(
+        (status = 201, description = "Created", body = CreatedContact,
+            headers(("Location" = String, description = "The new contact's URL"))),
+        (status = 200, description = "Merged into an existing contact", body = CreatedContact),
+        (status = 409, description = "The phone and the email belong to two different contacts", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -96,21 +154,37 @@ pub async fn create(
         .write(move |tx| contacts::create_or_merge(tx, org, patch, Source::Api))
         .await?;
     state.notify_writers();
-    let mut json = contact.to_json(auth.org_id());
-    json["_outcome"] = json!(outcome.as_str());
+    let body = CreatedContact {
+        contact: contact.view(auth.org_id()),
+        outcome: outcome.as_str(),
+    };
     Ok(match outcome {
         crate::model::Outcome::Created => {
-            super::created(format!("/api/contacts/{}", contact.id), json)
+            super::created(CREATED_CONTACT.replace("{id}", &contact.id), body)
         }
-        crate::model::Outcome::Merged => (StatusCode::OK, Json(json)).into_response(),
+        crate::model::Outcome::Merged => (StatusCode::OK, Json(body)).into_response(),
     })
 }
 
+/// One contact's answer.
+fn one(auth: &Auth, contact: &crate::model::Contact) -> Response {
+    Json(contact.view(auth.org_id())).into_response()
+}
+
+/// Reads one contact.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    operation_id = "getContact",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "The contact", body = ContactView)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let id = contact_id(&id)?;
     let org = auth.org();
     let contact = state
@@ -118,15 +192,28 @@ pub async fn get(
         .read(move |conn| contacts::get(conn, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
-    Ok(Json(contact.to_json(auth.org_id())))
+    Ok(one(&auth, &contact))
 }
 
+/// Updates the fields the body names; `null` clears one.
+#[utoipa::path(
+    put,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    operation_id = "updateContact",
+    params(("id" = String, Path, description = "The contact's id")),
+    request_body = ContactInput,
+    responses(
+        (status = 200, description = "The updated contact", body = ContactView),
+        (status = 409, description = "The new phone or email belongs to another contact", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = contact_id(&id)?;
     let patch = ContactPatch::from_json(&body, Mode::Update)?;
@@ -137,14 +224,23 @@ pub async fn update(
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
     state.notify_writers();
-    Ok(Json(contact.to_json(auth.org_id())))
+    Ok(one(&auth, &contact))
 }
 
+/// Deletes a contact.
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    operation_id = "deleteContact",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "Deleted", body = Deleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deleted>> {
     auth.require_write()?;
     let id = contact_id(&id)?;
     let org = auth.org();
@@ -157,7 +253,7 @@ pub async fn delete(
         return Err(AppError::not_found("contact"));
     }
     state.notify_writers();
-    Ok(Json(json!({ "id": id, "deleted": true })))
+    Ok(Json(Deleted::new(id)))
 }
 
 async fn set_opted_in(
@@ -165,7 +261,7 @@ async fn set_opted_in(
     auth: Auth,
     id: String,
     opted_in: bool,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = contact_id(&id)?;
     let org = auth.org();
@@ -175,21 +271,39 @@ async fn set_opted_in(
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
     state.notify_writers();
-    Ok(Json(contact.to_json(auth.org_id())))
+    Ok(one(&auth, &contact))
 }
 
+/// Opts the contact out of messages (`isOptedIn: false`, `optedOutAt` set).
+#[utoipa::path(
+    post,
+    path = "/contacts/{id}/opt-out",
+    tag = "contacts",
+    operation_id = "optOutContact",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "The contact, opted out", body = ContactView)),
+)]
 pub async fn opt_out(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     set_opted_in(state, auth, id, false).await
 }
 
+/// Opts the contact back in.
+#[utoipa::path(
+    post,
+    path = "/contacts/{id}/opt-in",
+    tag = "contacts",
+    operation_id = "optInContact",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "The contact, opted in", body = ContactView)),
+)]
 pub async fn opt_in(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     set_opted_in(state, auth, id, true).await
 }

@@ -12,7 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::Method;
 use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::QueryMap;
@@ -20,6 +21,7 @@ use crate::AppState;
 use crate::csvio::export::{self, Format};
 use crate::error::{AppError, AppResult};
 use crate::model::ContactFilter;
+use crate::model::filter::FilterQuery;
 use crate::model::time::{format_ms, now_ms};
 use crate::store::keys;
 
@@ -95,6 +97,46 @@ async fn resolve_filter(
     }
 }
 
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+struct FormatQuery {
+    /// `csv` (default) or `ndjson`.
+    #[param(inline)]
+    format: Option<FormatParam>,
+}
+
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum FormatParam {
+    Csv,
+    Ndjson,
+}
+
+/// A single-use download link.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportLink {
+    /// `/api/contacts/export/download/{token}`: GET it without a key, once.
+    pub url: String,
+    #[schema(format = DateTime)]
+    pub expires_at: String,
+}
+
+/// Every contact the filters select, streamed as CSV (the import's own
+/// columns) or NDJSON (one contact per line, as the API shows it).
+#[utoipa::path(
+    get,
+    path = "/contacts/export",
+    tag = "exports",
+    operation_id = "exportContacts",
+    params(FormatQuery, FilterQuery),
+    responses((status = 200, description = "The export, as an attachment", content(
+        (String = "text/csv"),
+        (String = "application/x-ndjson"),
+    ))),
+)]
 pub async fn export(
     State(state): State<AppState>,
     auth: Auth,
@@ -114,11 +156,22 @@ pub async fn export(
 /// `POST /api/contacts/export/link`: the export's parameters in the query
 /// string, validated now; answers a URL that works once, for
 /// `--export-link-ttl-secs`.
+#[utoipa::path(
+    post,
+    path = "/contacts/export/link",
+    tag = "exports",
+    operation_id = "linkExport",
+    params(FormatQuery, FilterQuery),
+    responses(
+        (status = 200, description = "The link", body = ExportLink),
+        (status = 429, description = "Too many unused links", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn link(
     State(state): State<AppState>,
     auth: Auth,
     query: QueryMap,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<ExportLink>> {
     let format = Format::parse(query.get("format").as_deref())?;
     let filter = resolve_filter(&state, &auth, &query).await?;
     if filter.search.is_some() {
@@ -135,15 +188,30 @@ pub async fn link(
         format,
         expires: Instant::now() + ttl,
     })?;
-    Ok(Json(json!({
-        "url": format!("/api/contacts/export/download/{token}"),
-        "expiresAt": format_ms(now_ms() + ttl.as_millis() as i64),
-    })))
+    Ok(Json(ExportLink {
+        url: format!("/api/contacts/export/download/{token}"),
+        expires_at: format_ms(now_ms() + ttl.as_millis() as i64),
+    }))
 }
 
 /// `GET /api/contacts/export/download/:token`: no key; the token is the
 /// credential, and a GET spends it. A HEAD (a prefetcher, a download
 /// manager) only says whether it is still valid.
+#[utoipa::path(
+    get,
+    path = "/contacts/export/download/{token}",
+    tag = "exports",
+    operation_id = "downloadExport",
+    security(()),
+    params(("token" = String, Path, description = "The link's token")),
+    responses(
+        (status = 200, description = "The export, as an attachment", content(
+            (String = "text/csv"),
+            (String = "application/x-ndjson"),
+        )),
+        (status = 404, description = "The link has expired or has been used", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn download(
     State(state): State<AppState>,
     method: Method,

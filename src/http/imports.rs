@@ -6,14 +6,17 @@ use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::QueryMap;
 use crate::AppState;
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
+use crate::store::imports::ImportView;
 use crate::store::{imports, new_id};
 
 /// Largest `options` part of a multipart upload.
@@ -178,6 +181,67 @@ async fn receive(
     }
 }
 
+/// An upload: the CSV as the `file` part, and optionally `options` (JSON).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct ImportUpload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// `{"tags", "mode": "merge" | "skipExisting", "delimiter", "mapping": {"Header": "field" | null}}`
+    options: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportQueued {
+    pub import_id: String,
+    /// Always `queued`.
+    pub status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportList<'a> {
+    /// The latest 50, newest first.
+    pub imports: Vec<ImportView<'a>>,
+}
+
+/// What an import would make of a file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preview {
+    /// The delimiter found (`,`, `;`, `|` or `tab`).
+    pub delimiter: String,
+    /// `UTF-8`, `Windows-1252`, `UTF-16LE` or `UTF-16BE`.
+    pub encoding: &'static str,
+    /// Whether the file starts with a byte-order mark.
+    pub bom: bool,
+    pub headers: Vec<String>,
+    /// The field each column maps to, `null` for an ignored column.
+    pub mapping: Vec<Option<String>>,
+    /// The first rows, as cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// Starts an import of a CSV file (`text/csv`, or multipart with a `file`
+/// part); it runs in the background.
+#[utoipa::path(
+    post,
+    path = "/contacts/import",
+    tag = "imports",
+    operation_id = "importContacts",
+    params(
+        ("options" = Option<String>, Query, description = "The options as JSON (as in the `options` part)"),
+        ("tags" = Option<String>, Query, description = "Tags every imported contact gets, comma-separated"),
+        ("mode" = Option<String>, Query, description = "`merge` (default) or `skipExisting`"),
+        ("delimiter" = Option<String>, Query, description = "`,`, `;`, `|` or `tab`; found from the file when absent"),
+    ),
+    request_body(content(
+        (ImportUpload = "multipart/form-data"),
+        (String = "text/csv"),
+    )),
+    responses(
+        (status = 202, description = "Queued", body = ImportQueued),
+    ),
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -208,16 +272,28 @@ pub async fn create(
     crate::csvio::spawn(state.clone(), id.clone());
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "importId": id, "status": "queued" })),
+        Json(ImportQueued {
+            import_id: id,
+            status: "queued",
+        }),
     )
         .into_response())
 }
 
+/// One import and its progress.
+#[utoipa::path(
+    get,
+    path = "/imports/{id}",
+    tag = "imports",
+    operation_id = "getImport",
+    params(("id" = String, Path, description = "The import's id")),
+    responses((status = 200, description = "The import, with its row errors", body = ImportView)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let id = import_id(&id)?;
     let org = auth.org();
     let imp = state
@@ -225,25 +301,46 @@ pub async fn get(
         .read(move |conn| imports::get(conn, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("import"))?;
-    Ok(Json(imp.to_json(true)))
+    Ok(Json(imp.view(true)).into_response())
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+/// The organization's latest imports.
+#[utoipa::path(
+    get,
+    path = "/imports",
+    tag = "imports",
+    operation_id = "listImports",
+    responses((status = 200, description = "The latest 50 imports", body = ImportList)),
+)]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     let org = auth.org();
     let list = state
         .db
         .read(move |conn| imports::list(conn, org, 50))
         .await?;
-    Ok(Json(json!({
-        "imports": list.iter().map(|i| i.to_json(false)).collect::<Vec<_>>()
-    })))
+    Ok(Json(ImportList {
+        imports: list.iter().map(|i| i.view(false)).collect(),
+    })
+    .into_response())
 }
 
+/// Cancels a queued or running import; what it has imported stays.
+#[utoipa::path(
+    delete,
+    path = "/imports/{id}",
+    tag = "imports",
+    operation_id = "cancelImport",
+    params(("id" = String, Path, description = "The import's id")),
+    responses(
+        (status = 200, description = "The import, cancelled", body = ImportView),
+        (status = 409, description = "The import has already finished", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn cancel(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = import_id(&id)?;
     let org = auth.org();
@@ -262,7 +359,7 @@ pub async fn cancel(
             imports::get(tx, org, &id)?.ok_or_else(|| AppError::not_found("import"))
         })
         .await?;
-    Ok(Json(imp.to_json(true)))
+    Ok(Json(imp.view(true)).into_response())
 }
 
 /// Largest body `POST /api/imports/preview` reads: the start of a file is
@@ -291,12 +388,27 @@ fn push_capped(buf: &mut Vec<u8>, chunk: &[u8]) -> AppResult<()> {
 /// as the `file` part of a multipart body. Answers what an import would do
 /// with it (delimiter, encoding, header, mapping, first rows) and writes
 /// nothing.
+#[utoipa::path(
+    post,
+    path = "/imports/preview",
+    tag = "imports",
+    operation_id = "previewImport",
+    params(
+        ("options" = Option<String>, Query, description = "The options as JSON"),
+        ("delimiter" = Option<String>, Query, description = "`,`, `;`, `|` or `tab`; found from the file when absent"),
+    ),
+    request_body(content(
+        (ImportUpload = "multipart/form-data"),
+        (String = "text/csv"),
+    )),
+    responses((status = 200, description = "What an import would do", body = Preview)),
+)]
 pub async fn preview(
     State(state): State<AppState>,
     auth: Auth,
     query: QueryMap,
     req: Request,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Preview>> {
     auth.require_write()?;
     let mime = media_type(&req);
     let mut options = query_options(&query)?;
@@ -348,20 +460,20 @@ pub async fn preview(
         d => char::from(d).to_string(),
     };
     let encoding = preview.encoding.name();
-    let mapping: Vec<Value> = preview
+    let mapping = preview
         .targets
         .iter()
         .map(|t| match t {
-            crate::csvio::mapping::Target::Ignore => Value::Null,
-            other => Value::String(other.describe()),
+            crate::csvio::mapping::Target::Ignore => None,
+            other => Some(other.describe()),
         })
         .collect();
-    Ok(Json(json!({
-        "delimiter": delimiter,
-        "encoding": encoding,
-        "bom": preview.bom,
-        "headers": preview.headers,
-        "mapping": mapping,
-        "rows": preview.rows,
-    })))
+    Ok(Json(Preview {
+        delimiter,
+        encoding,
+        bom: preview.bom,
+        headers: preview.headers,
+        mapping,
+        rows: preview.rows,
+    }))
 }

@@ -80,6 +80,33 @@ pub fn signed_urls(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> 
     urls
 }
 
+/// Twilio's inbound-SMS form fields that Roster reads.
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(non_snake_case, dead_code)]
+pub struct TwilioInbound {
+    From: String,
+    Body: Option<String>,
+    MessageSid: Option<String>,
+}
+
+/// Twilio's inbound-SMS webhook: set the organization's URL (with its
+/// secret) as the number's messaging webhook.
+#[utoipa::path(
+    post,
+    path = "/webhooks/twilio/inbound/{secret}",
+    tag = "webhooks",
+    operation_id = "twilioInbound",
+    security(()),
+    params(
+        ("secret" = String, Path, description = "The organization's inbound secret"),
+        ("X-Twilio-Signature" = Option<String>, Header, description = "Required when the organization has a Twilio auth token"),
+    ),
+    request_body(content = TwilioInbound, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "An empty TwiML answer", content_type = "text/xml", body = String),
+        (status = 403, description = "The signature does not match", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn twilio_inbound(
     State(state): State<AppState>,
     Path(secret): Path<String>,

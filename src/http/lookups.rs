@@ -5,16 +5,71 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::contacts::contact_id;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::model::contact::ContactView;
 use crate::model::time::format_ms;
 use crate::store::{contacts, lookups};
 
+/// A contact's latest lookup job.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LookupJob {
+    pub contact_id: String,
+    pub phone: String,
+    /// `pending`, `running`, `done`, `failed` or `cancelled`.
+    pub status: String,
+    pub attempts: i64,
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub run_after: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// Lookup jobs of each status.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobCounts {
+    pub pending: i64,
+    pub running: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+}
+
+/// The lookup queue of the caller's organization.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LookupStatus {
+    /// `none`, `fake` or `twilio`.
+    pub provider: &'static str,
+    pub paused: bool,
+    /// Why the worker is paused (for example the provider refused the credentials).
+    #[schema(required = true)]
+    pub paused_reason: Option<String>,
+    pub jobs: JobCounts,
+}
+
 /// `POST /api/contacts/:id/lookup`: looks the contact's phone up again.
+#[utoipa::path(
+    post,
+    path = "/contacts/{id}/lookup",
+    tag = "lookups",
+    operation_id = "requeueLookup",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses(
+        (status = 202, description = "Queued; the contact shows `lookupStatus: pending`", body = ContactView),
+        (status = 409, description = "The contact has no phone", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn requeue(
     State(state): State<AppState>,
     auth: Auth,
@@ -38,15 +93,23 @@ pub async fn requeue(
         })
         .await?;
     state.notify_writers();
-    Ok((StatusCode::ACCEPTED, Json(contact.to_json(auth.org_id()))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(contact.view(auth.org_id()))).into_response())
 }
 
 /// `GET /api/contacts/:id/lookup`: the contact's latest lookup job.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}/lookup",
+    tag = "lookups",
+    operation_id = "getLookup",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "The latest job", body = LookupJob)),
+)]
 pub async fn latest(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<LookupJob>> {
     let id = contact_id(&id)?;
     let org = auth.org();
     let key = id.clone();
@@ -60,32 +123,51 @@ pub async fn latest(
         })
         .await?
         .ok_or_else(|| AppError::NotFound("this contact has never been looked up".into()))?;
-    Ok(Json(json!({
-        "contactId": id,
-        "phone": job.phone,
-        "status": job.status,
-        "attempts": job.attempts,
-        "lastError": job.last_error,
-        "runAfter": format_ms(job.run_after),
-        "createdAt": format_ms(job.created_at),
-        "updatedAt": format_ms(job.updated_at),
-    })))
+    Ok(Json(LookupJob {
+        contact_id: id,
+        phone: job.phone,
+        status: job.status,
+        attempts: job.attempts,
+        last_error: job.last_error,
+        run_after: format_ms(job.run_after),
+        created_at: format_ms(job.created_at),
+        updated_at: format_ms(job.updated_at),
+    }))
 }
 
 /// `GET /api/lookups/status`: queue depth by status for the caller's
 /// organization, the provider, and whether the worker is paused.
-pub async fn status(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+#[utoipa::path(
+    get,
+    path = "/lookups/status",
+    tag = "lookups",
+    operation_id = "getLookupStatus",
+    responses((status = 200, description = "The queue", body = LookupStatus)),
+)]
+pub async fn status(State(state): State<AppState>, auth: Auth) -> AppResult<Json<LookupStatus>> {
     let org = auth.org();
     let counts = state
         .db
         .read(move |conn| lookups::counts(conn, org))
         .await?;
-    let jobs: Map<String, Value> = counts.into_iter().map(|(s, n)| (s, json!(n))).collect();
+    let count = |status: &str| {
+        counts
+            .iter()
+            .find(|(s, _)| s == status)
+            .map_or(0, |(_, n)| *n)
+    };
+    let jobs = JobCounts {
+        pending: count("pending"),
+        running: count("running"),
+        done: count("done"),
+        failed: count("failed"),
+        cancelled: count("cancelled"),
+    };
     let paused = state.lookups.paused();
-    Ok(Json(json!({
-        "provider": state.lookups.provider(),
-        "paused": paused.is_some(),
-        "pausedReason": paused,
-        "jobs": jobs,
-    })))
+    Ok(Json(LookupStatus {
+        provider: state.lookups.provider(),
+        paused: paused.is_some(),
+        paused_reason: paused,
+        jobs,
+    }))
 }

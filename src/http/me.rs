@@ -3,7 +3,8 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use crate::AppState;
@@ -11,16 +12,53 @@ use crate::error::{AppError, AppResult};
 use crate::model::time::format_ms;
 use crate::store::keys;
 
-pub async fn get(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    pub organization: MeOrganization,
+    /// `read` or `write`.
+    pub access: &'static str,
+    pub key: MeKey,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeOrganization {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MeKey {
+    /// The key's id (not the key).
+    pub id: String,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// The organization and access of the key in use.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "meta",
+    operation_id = "getMe",
+    responses((status = 200, description = "Who the key is", body = Me)),
+)]
+pub async fn get(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Me>> {
     let key_id = auth.0.key_id.clone();
     let (name, created_at) = state
         .db
         .read(move |conn| keys::describe(conn, &key_id))
         .await?
         .ok_or(AppError::Unauthorized)?;
-    Ok(Json(json!({
-        "organization": { "id": auth.org_id(), "name": name },
-        "access": auth.0.access.as_str(),
-        "key": { "id": auth.0.key_id, "createdAt": format_ms(created_at) },
-    })))
+    Ok(Json(Me {
+        organization: MeOrganization {
+            id: auth.org_id().to_string(),
+            name,
+        },
+        access: auth.0.access.as_str(),
+        key: MeKey {
+            id: auth.0.key_id.clone(),
+            created_at: format_ms(created_at),
+        },
+    }))
 }

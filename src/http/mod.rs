@@ -14,6 +14,7 @@ pub mod lookups;
 pub mod me;
 pub mod metrics;
 pub mod notes;
+pub mod openapi;
 pub mod segments;
 pub mod serve;
 pub mod tags;
@@ -23,94 +24,73 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
+use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::error::AppError;
 
+/// The API under `/api`, each route registered from its handler's
+/// annotation, so a route cannot exist without its place in the document.
+pub fn api() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        // Uploads stream to disk with their own size limit.
+        .routes(routes!(imports::create))
+        .layer(DefaultBodyLimit::disable());
+    let previews = OpenApiRouter::new()
+        .routes(routes!(imports::preview))
+        // The file part has its own limit; the body may carry a little more.
+        .layer(DefaultBodyLimit::max(imports::MAX_PREVIEW + 64 * 1024));
+    let api = OpenApiRouter::new()
+        .routes(routes!(openapi::serve))
+        .routes(routes!(me::get))
+        .routes(routes!(contacts::list, contacts::create))
+        .routes(routes!(contacts::get, contacts::update, contacts::delete))
+        .routes(routes!(contacts::opt_out))
+        .routes(routes!(contacts::opt_in))
+        .routes(routes!(bulk::run))
+        .routes(routes!(notes::list, notes::create))
+        .routes(routes!(notes::update, notes::delete))
+        .routes(routes!(notes::timeline))
+        .routes(routes!(segments::list, segments::create))
+        .routes(routes!(segments::get, segments::update, segments::delete))
+        .routes(routes!(tags::list))
+        .routes(routes!(tags::rename, tags::delete_tag_named_rename))
+        .routes(routes!(tags::delete))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::rotate_secret))
+        .routes(routes!(webhooks::test))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::retry))
+        .routes(routes!(inbound::twilio_inbound))
+        .routes(routes!(lookups::latest, lookups::requeue))
+        .routes(routes!(lookups::status))
+        .routes(routes!(export::export))
+        .routes(routes!(export::link))
+        .routes(routes!(export::download))
+        .routes(routes!(imports::list))
+        .routes(routes!(imports::get, imports::cancel))
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
+        .merge(uploads)
+        .merge(previews);
+    // The outer router carries the document's `info`; `nest` keeps only paths.
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
+}
+
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/me", get(me::get))
-        .route("/contacts", get(contacts::list).post(contacts::create))
-        .route(
-            "/contacts/{id}",
-            get(contacts::get)
-                .put(contacts::update)
-                .delete(contacts::delete),
-        )
-        .route("/contacts/{id}/opt-out", post(contacts::opt_out))
-        .route("/contacts/{id}/opt-in", post(contacts::opt_in))
-        .route("/contacts/bulk", post(bulk::run))
-        .route("/contacts/{id}/notes", get(notes::list).post(notes::create))
-        .route(
-            "/contacts/{id}/notes/{note_id}",
-            put(notes::update).delete(notes::delete),
-        )
-        .route("/contacts/{id}/timeline", get(notes::timeline))
-        .route("/segments", get(segments::list).post(segments::create))
-        .route(
-            "/segments/{id}",
-            get(segments::get)
-                .put(segments::update)
-                .delete(segments::delete),
-        )
-        .route("/tags", get(tags::list))
-        .route(
-            "/tags/rename",
-            post(tags::rename).delete(tags::delete_tag_named_rename),
-        )
-        .route("/tags/{tag}", delete(tags::delete))
-        .route("/webhooks", get(webhooks::list).post(webhooks::create))
-        .route(
-            "/webhooks/{id}",
-            get(webhooks::get)
-                .put(webhooks::update)
-                .delete(webhooks::delete),
-        )
-        .route(
-            "/webhooks/{id}/rotate-secret",
-            post(webhooks::rotate_secret),
-        )
-        .route("/webhooks/{id}/test", post(webhooks::test))
-        .route("/webhooks/{id}/deliveries", get(webhooks::deliveries))
-        .route(
-            "/webhooks/{id}/deliveries/{delivery}/retry",
-            post(webhooks::retry),
-        )
-        .route(
-            "/webhooks/twilio/inbound/{secret}",
-            post(inbound::twilio_inbound),
-        )
-        .route(
-            "/contacts/{id}/lookup",
-            get(lookups::latest).post(lookups::requeue),
-        )
-        .route("/lookups/status", get(lookups::status))
-        .route(
-            "/contacts/import",
-            // Uploads stream to disk with their own size limit.
-            post(imports::create).layer(DefaultBodyLimit::disable()),
-        )
-        .route("/contacts/export", get(export::export))
-        .route("/contacts/export/link", post(export::link))
-        .route("/contacts/export/download/{token}", get(export::download))
-        .route("/imports", get(imports::list))
-        .route(
-            "/imports/preview",
-            // The file part has its own limit; the body may carry a little more.
-            post(imports::preview).layer(DefaultBodyLimit::max(imports::MAX_PREVIEW + 64 * 1024)),
-        )
-        .route("/imports/{id}", get(imports::get).delete(imports::cancel))
-        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
+    let (api, _) = api().split_for_parts();
     let api = limits::limit_api(api, &state.config.limits);
 
     let counted = state.metrics.clone();
     let router = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::scrape))
-        .nest("/api", api)
+        .merge(api)
         .merge(assets::router())
         .route_layer(axum::middleware::from_fn(metrics::mark_route))
         .fallback(not_found)
@@ -168,7 +148,7 @@ fn request_span(req: &axum::http::Request<axum::body::Body>) -> tracing::Span {
 }
 
 /// A 201 with `Location`, the URL of what was created (`/api/...`).
-pub fn created(location: String, body: serde_json::Value) -> Response {
+pub fn created(location: String, body: impl serde::Serialize) -> Response {
     (
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],

@@ -2,13 +2,16 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::contacts::contact_id;
 use super::extract::{JsonBody, QueryMap};
+use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::filter::{DEFAULT_LIMIT, MAX_LIMIT};
@@ -17,14 +20,69 @@ use crate::model::time::format_ms;
 use crate::store::notes::{self, Note};
 use crate::store::{contacts, timeline};
 
-fn note_json(n: &Note) -> Value {
-    json!({
-        "id": n.id,
-        "contactId": n.contact_id,
-        "body": n.body,
-        "createdAt": format_ms(n.created_at),
-        "updatedAt": format_ms(n.updated_at),
-    })
+/// A note on a contact.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Note)]
+pub struct NoteView<'a> {
+    pub id: &'a str,
+    pub contact_id: &'a str,
+    pub body: &'a str,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+fn note_view(n: &Note) -> NoteView<'_> {
+    NoteView {
+        id: &n.id,
+        contact_id: &n.contact_id,
+        body: &n.body,
+        created_at: format_ms(n.created_at),
+        updated_at: format_ms(n.updated_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NoteList<'a> {
+    /// Newest first.
+    pub notes: Vec<NoteView<'a>>,
+}
+
+/// The body of a note.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct NoteInput {
+    /// The note's text, 1 to 10,240 bytes after trimming.
+    body: String,
+}
+
+/// One event on a contact's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEvent<'a> {
+    pub id: &'a str,
+    /// `contact.created`, `contact.updated`, `note.created`, `opted_out`, ...
+    #[serde(rename = "type")]
+    pub kind: &'a str,
+    /// What the event carries, by type.
+    #[schema(value_type = Object)]
+    pub data: &'a Value,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// A page of a contact's timeline, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeline<'a> {
+    pub events: Vec<TimelineEvent<'a>>,
+    pub limit: u32,
+    /// Pass as `cursor` for the next page; `null` on the last.
+    #[schema(required = true)]
+    pub cursor: Option<String>,
+    pub has_more: bool,
 }
 
 fn note_id(raw: &str) -> AppResult<String> {
@@ -40,11 +98,20 @@ fn require_contact(conn: &Connection, org: i64, id: &str) -> AppResult<()> {
         .ok_or_else(|| AppError::not_found("contact"))
 }
 
+/// A contact's notes.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}/notes",
+    tag = "notes",
+    operation_id = "listNotes",
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, description = "The notes, newest first", body = NoteList)),
+)]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let id = contact_id(&id)?;
     let org = auth.org();
     let list = state
@@ -54,11 +121,23 @@ pub async fn list(
             notes::list(conn, org, &id)
         })
         .await?;
-    Ok(Json(
-        json!({ "notes": list.iter().map(note_json).collect::<Vec<_>>() }),
-    ))
+    Ok(Json(NoteList {
+        notes: list.iter().map(note_view).collect(),
+    })
+    .into_response())
 }
 
+/// Adds a note to a contact.
+#[utoipa::path(
+    post,
+    path = "/contacts/{id}/notes",
+    tag = "notes",
+    operation_id = "createNote",
+    params(("id" = String, Path, description = "The contact's id")),
+    request_body = NoteInput,
+    responses((status = 201, description = "The note", body = NoteView,
+        headers(("Location" = String, description = "The note's URL")))),
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -77,15 +156,28 @@ pub async fn create(
         })
         .await?;
     let location = format!("/api/contacts/{}/notes/{}", note.contact_id, note.id);
-    Ok(super::created(location, note_json(&note)))
+    Ok(super::created(location, note_view(&note)))
 }
 
+/// Rewrites a note.
+#[utoipa::path(
+    put,
+    path = "/contacts/{id}/notes/{note_id}",
+    tag = "notes",
+    operation_id = "updateNote",
+    params(
+        ("id" = String, Path, description = "The contact's id"),
+        ("note_id" = String, Path, description = "The note's id"),
+    ),
+    request_body = NoteInput,
+    responses((status = 200, description = "The note", body = NoteView)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path((id, nid)): Path<(String, String)>,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = contact_id(&id)?;
     let nid = note_id(&nid)?;
@@ -98,14 +190,26 @@ pub async fn update(
             notes::update(tx, org, &id, &nid, &body)?.ok_or_else(|| AppError::not_found("note"))
         })
         .await?;
-    Ok(Json(note_json(&note)))
+    Ok(Json(note_view(&note)).into_response())
 }
 
+/// Deletes a note.
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}/notes/{note_id}",
+    tag = "notes",
+    operation_id = "deleteNote",
+    params(
+        ("id" = String, Path, description = "The contact's id"),
+        ("note_id" = String, Path, description = "The note's id"),
+    ),
+    responses((status = 200, description = "Deleted", body = Deleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path((id, nid)): Path<(String, String)>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deleted>> {
     auth.require_write()?;
     let id = contact_id(&id)?;
     let nid = note_id(&nid)?;
@@ -122,7 +226,7 @@ pub async fn delete(
             }
         })
         .await?;
-    Ok(Json(json!({ "id": nid, "deleted": true })))
+    Ok(Json(Deleted::new(nid)))
 }
 
 fn invalid_cursor() -> AppError {
@@ -135,12 +239,24 @@ fn invalid_cursor() -> AppError {
 
 /// `GET /api/contacts/:id/timeline?limit=&cursor=`: newest first. The cursor
 /// is opaque (today the position of the last event returned).
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}/timeline",
+    tag = "notes",
+    operation_id = "getTimeline",
+    params(
+        ("id" = String, Path, description = "The contact's id"),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Events per page; above 200 counts as 200. Default 50."),
+        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "A page of events, newest first", body = Timeline)),
+)]
 pub async fn timeline(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     query: QueryMap,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     let id = contact_id(&id)?;
     let limit = match query.get("limit") {
         None => DEFAULT_LIMIT,
@@ -184,21 +300,20 @@ pub async fn timeline(
         (true, Some(last)) => Some(last.seq.to_string()),
         _ => None,
     };
-    let events: Vec<Value> = events
+    let events = events
         .iter()
-        .map(|e| {
-            json!({
-                "id": e.id,
-                "type": e.kind,
-                "data": e.data,
-                "createdAt": format_ms(e.created_at),
-            })
+        .map(|e| TimelineEvent {
+            id: &e.id,
+            kind: &e.kind,
+            data: &e.data,
+            created_at: format_ms(e.created_at),
         })
         .collect();
-    Ok(Json(json!({
-        "events": events,
-        "limit": limit,
-        "cursor": cursor,
-        "hasMore": has_more,
-    })))
+    Ok(Json(Timeline {
+        events,
+        limit,
+        cursor,
+        has_more,
+    })
+    .into_response())
 }

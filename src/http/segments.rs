@@ -3,29 +3,72 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::JsonBody;
 use super::filters;
+use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
-use crate::model::segment::SegmentInput;
+use crate::model::segment;
 use crate::model::time::format_ms;
 use crate::store::segments::{self, Segment};
 
-fn segment_json(seg: &Segment, contact_count: i64) -> Value {
-    json!({
-        "id": seg.id,
-        "name": seg.name,
-        "filters": seg.filter.to_json(),
-        "contactCount": contact_count,
-        "createdAt": format_ms(seg.created_at),
-        "updatedAt": format_ms(seg.updated_at),
-    })
+/// A saved filter and how many contacts it matches now.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Segment)]
+pub struct SegmentView {
+    pub id: String,
+    pub name: String,
+    #[schema(value_type = crate::model::filter::FilterInput)]
+    pub filters: Value,
+    pub contact_count: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+fn segment_view(seg: &Segment, contact_count: i64) -> SegmentView {
+    SegmentView {
+        id: seg.id.clone(),
+        name: seg.name.clone(),
+        filters: seg.filter.to_json(),
+        contact_count,
+        created_at: format_ms(seg.created_at),
+        updated_at: format_ms(seg.updated_at),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentList {
+    pub segments: Vec<SegmentView>,
+}
+
+/// The body of a segment's create or update.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct SegmentInput {
+    /// Required on create.
+    name: Option<String>,
+    filters: Option<crate::model::filter::FilterInput>,
+}
+
+const ID: &str = "The segment's id";
+
+/// The organization's segments.
+#[utoipa::path(
+    get,
+    path = "/segments",
+    tag = "segments",
+    operation_id = "listSegments",
+    responses((status = 200, description = "Every segment, with its count", body = SegmentList)),
+)]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<SegmentList>> {
     let org = auth.org();
     let search = state.search.clone();
     let out = state
@@ -34,7 +77,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<V
             segments::list(conn, org)?
                 .iter()
                 .map(|s| {
-                    Ok(segment_json(
+                    Ok(segment_view(
                         s,
                         filters::count(conn, &search, org, &s.filter)?,
                     ))
@@ -42,16 +85,26 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<V
                 .collect::<AppResult<Vec<_>>>()
         })
         .await?;
-    Ok(Json(json!({ "segments": out })))
+    Ok(Json(SegmentList { segments: out }))
 }
 
+/// Saves a filter as a segment.
+#[utoipa::path(
+    post,
+    path = "/segments",
+    tag = "segments",
+    operation_id = "createSegment",
+    request_body = SegmentInput,
+    responses((status = 201, description = "The segment", body = SegmentView,
+        headers(("Location" = String, description = "The segment's URL")))),
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
     auth.require_write()?;
-    let input = SegmentInput::from_json(&body, true)?;
+    let input = segment::SegmentInput::from_json(&body, true)?;
     let org = auth.org();
     let search = state.search.clone();
     let out = state
@@ -61,18 +114,27 @@ pub async fn create(
             let filter = input.filter.expect("defaulted on create");
             let seg = segments::create(tx, org, &name, &filter)?;
             let count = filters::count(tx, &search, org, &seg.filter)?;
-            Ok(segment_json(&seg, count))
+            Ok(segment_view(&seg, count))
         })
         .await?;
-    let location = format!("/api/segments/{}", out["id"].as_str().unwrap_or_default());
+    let location = format!("/api/segments/{}", out.id);
     Ok(super::created(location, out))
 }
 
+/// One segment.
+#[utoipa::path(
+    get,
+    path = "/segments/{id}",
+    tag = "segments",
+    operation_id = "getSegment",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 200, description = "The segment", body = SegmentView)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<SegmentView>> {
     let org = auth.org();
     let search = state.search.clone();
     let out = state
@@ -80,18 +142,28 @@ pub async fn get(
         .read(move |conn| {
             let seg = filters::segment(conn, org, &id)?;
             let count = filters::count(conn, &search, org, &seg.filter)?;
-            Ok(segment_json(&seg, count))
+            Ok(segment_view(&seg, count))
         })
         .await?;
     Ok(Json(out))
 }
 
+/// Renames a segment or replaces its filters.
+#[utoipa::path(
+    put,
+    path = "/segments/{id}",
+    tag = "segments",
+    operation_id = "updateSegment",
+    params(("id" = String, Path, description = ID)),
+    request_body = SegmentInput,
+    responses((status = 200, description = "The segment", body = SegmentView)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<SegmentView>> {
     auth.require_write()?;
     let org = auth.org();
     let search = state.search.clone();
@@ -102,7 +174,7 @@ pub async fn update(
             move |conn| filters::segment(conn, org, &id)
         })
         .await?;
-    let input = SegmentInput::from_json(&body, false)?;
+    let input = segment::SegmentInput::from_json(&body, false)?;
     let out = state
         .db
         .write(move |tx| {
@@ -115,17 +187,26 @@ pub async fn update(
             )?
             .ok_or_else(|| AppError::not_found("segment"))?;
             let count = filters::count(tx, &search, org, &seg.filter)?;
-            Ok(segment_json(&seg, count))
+            Ok(segment_view(&seg, count))
         })
         .await?;
     Ok(Json(out))
 }
 
+/// Deletes a segment (not its contacts).
+#[utoipa::path(
+    delete,
+    path = "/segments/{id}",
+    tag = "segments",
+    operation_id = "deleteSegment",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 200, description = "Deleted", body = Deleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deleted>> {
     auth.require_write()?;
     let org = auth.org();
     let id = state
@@ -136,5 +217,5 @@ pub async fn delete(
             Ok(seg.id)
         })
         .await?;
-    Ok(Json(json!({ "id": id, "deleted": true })))
+    Ok(Json(Deleted::new(id)))
 }

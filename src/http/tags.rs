@@ -2,7 +2,9 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::JsonBody;
@@ -11,14 +13,63 @@ use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
 use crate::store::tags;
 
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagCount {
+    pub tag: String,
+    /// Contacts that carry it.
+    pub count: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagList {
+    pub tags: Vec<TagCount>,
+}
+
+/// The body of a rename.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct TagRename {
+    from: String,
+    /// Merges into this tag where a contact already has it.
+    to: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagRenamed {
+    pub from: String,
+    pub to: String,
+    /// Contacts changed.
+    pub updated: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagDeleted {
+    pub tag: String,
+    /// Always `true`.
+    pub deleted: bool,
+    /// Contacts changed.
+    pub updated: usize,
+}
+
+/// Every tag in use, with its count.
+#[utoipa::path(
+    get,
+    path = "/tags",
+    tag = "tags",
+    operation_id = "listTags",
+    responses((status = 200, description = "The tags", body = TagList)),
+)]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<TagList>> {
     let org = auth.org();
     let list = state.db.read(move |conn| tags::list(conn, org)).await?;
-    let tags: Vec<Value> = list
-        .iter()
-        .map(|t| json!({ "tag": t.tag, "count": t.count }))
+    let tags = list
+        .into_iter()
+        .map(|t| TagCount {
+            tag: t.tag,
+            count: t.count,
+        })
         .collect();
-    Ok(Json(json!({ "tags": tags })))
+    Ok(Json(TagList { tags }))
 }
 
 /// One tag from a body field or the path, validated like a contact's tags.
@@ -34,11 +85,23 @@ fn tag_not_found(tag: &str) -> AppError {
     AppError::NotFound(format!("no contact has the tag {}", quote(tag)))
 }
 
+/// Renames a tag on every contact, merging into `to`.
+#[utoipa::path(
+    post,
+    path = "/tags/rename",
+    tag = "tags",
+    operation_id = "renameTag",
+    request_body = TagRename,
+    responses(
+        (status = 200, description = "Renamed", body = TagRenamed),
+        (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),
+    ),
+)]
 pub async fn rename(
     State(state): State<AppState>,
     auth: Auth,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TagRenamed>> {
     auth.require_write()?;
     let obj = crate::model::body_object(&body)?;
     if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
@@ -62,14 +125,23 @@ pub async fn rename(
         })
         .await?;
     state.notify_writers();
-    Ok(Json(json!({ "from": from, "to": to, "updated": updated })))
+    Ok(Json(TagRenamed { from, to, updated }))
 }
 
+/// Removes a tag from every contact.
+#[utoipa::path(
+    delete,
+    path = "/tags/{tag}",
+    tag = "tags",
+    operation_id = "deleteTag",
+    params(("tag" = String, Path, description = "The tag")),
+    responses((status = 200, description = "Removed", body = TagDeleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(tag): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<TagDeleted>> {
     auth.require_write()?;
     let tag = Tags::parse_strs([tag.as_str()], "tag")
         .ok()
@@ -88,13 +160,28 @@ pub async fn delete(
         })
         .await?;
     state.notify_writers();
-    Ok(Json(
-        json!({ "tag": tag, "deleted": true, "updated": updated }),
-    ))
+    Ok(Json(TagDeleted {
+        tag,
+        deleted: true,
+        updated,
+    }))
 }
 
 /// `DELETE /api/tags/rename`: the rename route owns that path, so a tag
 /// literally called "rename" is deleted here.
-pub async fn delete_tag_named_rename(state: State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+#[utoipa::path(
+    delete,
+    path = "/tags/rename",
+    tag = "tags",
+    operation_id = "deleteTagNamedRename",
+    responses(
+        (status = 200, description = "Removed", body = TagDeleted),
+        (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),
+    ),
+)]
+pub async fn delete_tag_named_rename(
+    state: State<AppState>,
+    auth: Auth,
+) -> AppResult<Json<TagDeleted>> {
     delete(state, auth, Path("rename".to_string())).await
 }

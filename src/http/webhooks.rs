@@ -6,14 +6,16 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
+use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::webhook::WebhookPatch;
-use crate::store::webhooks;
+use crate::store::webhooks::{self, Delivery, WebhookView};
 
 fn webhook_id(raw: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(raw)
@@ -21,16 +23,81 @@ fn webhook_id(raw: &str) -> AppResult<String> {
         .map_err(|_| AppError::not_found("webhook"))
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Value>> {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookList<'a> {
+    pub webhooks: Vec<WebhookView<'a>>,
+}
+
+/// The body of a webhook's create (`url` and `events` required) or update.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct WebhookInput {
+    /// `http` or `https`; a private address only if `--webhook-allowed-hosts` allows it.
+    url: Option<String>,
+    /// Event types, or `["*"]` for all.
+    events: Option<Vec<String>>,
+    description: Option<String>,
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PingQueued {
+    /// `null` when the same ping is already waiting.
+    #[schema(required = true)]
+    pub event_id: Option<String>,
+    /// Always `ping`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPage {
+    pub deliveries: Vec<Delivery>,
+    pub limit: usize,
+    #[schema(required = true)]
+    pub cursor: Option<String>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetryQueued {
+    pub id: String,
+    /// Always `pending`.
+    pub status: &'static str,
+}
+
+const ID: &str = "The webhook's id";
+
+/// The organization's webhook endpoints (write keys only).
+#[utoipa::path(
+    get,
+    path = "/webhooks",
+    tag = "webhooks",
+    operation_id = "listWebhooks",
+    responses((status = 200, description = "The endpoints", body = WebhookList)),
+)]
+pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     auth.require_write()?;
     let org = auth.org();
     let list = state.db.read(move |c| webhooks::list(c, org)).await?;
-    Ok(Json(json!({
-        "webhooks": list.iter().map(|w| w.to_json(false)).collect::<Vec<_>>()
-    })))
+    Ok(Json(WebhookList {
+        webhooks: list.iter().map(|w| w.view(false)).collect(),
+    })
+    .into_response())
 }
 
 /// 201 with the endpoint and its signing secret, shown this once.
+#[utoipa::path(
+    post,
+    path = "/webhooks",
+    tag = "webhooks",
+    operation_id = "createWebhook",
+    request_body = WebhookInput,
+    responses((status = 201, description = "The endpoint, with its secret", body = WebhookView,
+        headers(("Location" = String, description = "The endpoint's URL")))),
+)]
 pub async fn create(
     State(state): State<AppState>,
     auth: Auth,
@@ -44,14 +111,23 @@ pub async fn create(
         .write(move |tx| webhooks::create(tx, org, patch))
         .await?;
     let location = format!("/api/webhooks/{}", w.id);
-    Ok(super::created(location, w.to_json(true)))
+    Ok(super::created(location, w.view(true)))
 }
 
+/// One endpoint (without its secret).
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "getWebhook",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 200, description = "The endpoint", body = WebhookView)),
+)]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
     let org = auth.org();
@@ -60,15 +136,25 @@ pub async fn get(
         .read(move |c| webhooks::get(c, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
-    Ok(Json(w.to_json(false)))
+    Ok(Json(w.view(false)).into_response())
 }
 
+/// Changes an endpoint; enabling it again resumes its deliveries.
+#[utoipa::path(
+    put,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "updateWebhook",
+    params(("id" = String, Path, description = ID)),
+    request_body = WebhookInput,
+    responses((status = 200, description = "The endpoint", body = WebhookView)),
+)]
 pub async fn update(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     JsonBody(body): JsonBody,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
     let patch = WebhookPatch::from_json(&body, false, &state.config.webhooks.allowed_hosts)?;
@@ -79,14 +165,23 @@ pub async fn update(
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
     state.notify_writers();
-    Ok(Json(w.to_json(false)))
+    Ok(Json(w.view(false)).into_response())
 }
 
+/// Deletes an endpoint and its deliveries.
+#[utoipa::path(
+    delete,
+    path = "/webhooks/{id}",
+    tag = "webhooks",
+    operation_id = "deleteWebhook",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 200, description = "Deleted", body = Deleted)),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<Deleted>> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
     let org = auth.org();
@@ -98,15 +193,23 @@ pub async fn delete(
     {
         return Err(AppError::not_found("webhook"));
     }
-    Ok(Json(json!({ "id": id, "deleted": true })))
+    Ok(Json(Deleted::new(id)))
 }
 
 /// A new signing secret, shown once; the old one stops signing at once.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/rotate-secret",
+    tag = "webhooks",
+    operation_id = "rotateWebhookSecret",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 200, description = "The endpoint, with its new secret", body = WebhookView)),
+)]
 pub async fn rotate_secret(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Response> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
     let org = auth.org();
@@ -115,11 +218,19 @@ pub async fn rotate_secret(
         .write(move |tx| webhooks::rotate_secret(tx, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
-    Ok(Json(w.to_json(true)))
+    Ok(Json(w.view(true)).into_response())
 }
 
 /// Sends a `ping` to the endpoint (enabled or not: a disabled endpoint gets
 /// it once it is enabled again).
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/test",
+    tag = "webhooks",
+    operation_id = "testWebhook",
+    params(("id" = String, Path, description = ID)),
+    responses((status = 202, description = "The ping is queued", body = PingQueued)),
+)]
 pub async fn test(
     State(state): State<AppState>,
     auth: Auth,
@@ -140,19 +251,34 @@ pub async fn test(
     state.notify_writers();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "eventId": event, "type": "ping" })),
+        Json(PingQueued {
+            event_id: event,
+            kind: "ping",
+        }),
     )
         .into_response())
 }
 
 /// `GET /api/webhooks/:id/deliveries?limit=&cursor=`: newest first, each
 /// with its attempts.
+#[utoipa::path(
+    get,
+    path = "/webhooks/{id}/deliveries",
+    tag = "webhooks",
+    operation_id = "listDeliveries",
+    params(
+        ("id" = String, Path, description = ID),
+        ("limit" = Option<u32>, Query, minimum = 1, description = "Deliveries per page; above 200 counts as 200. Default 50."),
+        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
+    ),
+    responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage)),
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
     query: QueryMap,
-) -> AppResult<Json<Value>> {
+) -> AppResult<Json<DeliveryPage>> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
     let limit = match query.get("limit") {
@@ -187,15 +313,26 @@ pub async fn deliveries(
             webhooks::deliveries(c, org, &id, limit, before)
         })
         .await?;
-    Ok(Json(json!({
-        "deliveries": list,
-        "limit": limit,
-        "cursor": next.map(|n| n.to_string()),
-        "hasMore": next.is_some(),
-    })))
+    Ok(Json(DeliveryPage {
+        deliveries: list,
+        limit,
+        cursor: next.map(|n| n.to_string()),
+        has_more: next.is_some(),
+    }))
 }
 
 /// Sends one delivery again (whatever its status), soon.
+#[utoipa::path(
+    post,
+    path = "/webhooks/{id}/deliveries/{delivery}/retry",
+    tag = "webhooks",
+    operation_id = "retryDelivery",
+    params(
+        ("id" = String, Path, description = ID),
+        ("delivery" = String, Path, description = "The delivery's id"),
+    ),
+    responses((status = 202, description = "Queued again", body = RetryQueued)),
+)]
 pub async fn retry(
     State(state): State<AppState>,
     auth: Auth,
@@ -218,7 +355,10 @@ pub async fn retry(
     state.notify_writers();
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "id": delivery, "status": "pending" })),
+        Json(RetryQueued {
+            id: delivery,
+            status: "pending",
+        }),
     )
         .into_response())
 }

@@ -31,6 +31,39 @@ pub enum BulkTarget {
     Segment(String),
 }
 
+// The document's shape of what `BulkRequest::from_json` reads.
+/// The body of a bulk action. Exactly one of `ids`, `filter` and
+/// `segmentId` names the contacts (or `"all": true` alone, with `delete`).
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct BulkInput {
+    #[schema(inline)]
+    action: ActionName,
+    /// Up to 10,000 contact ids.
+    ids: Option<Vec<String>>,
+    filter: Option<super::filter::FilterInput>,
+    segment_id: Option<String>,
+    /// For `addTags` and `removeTags`.
+    tags: Option<Vec<String>>,
+    /// Confirms a `delete` of every contact the filter matches when it
+    /// matches them all.
+    all: Option<bool>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+enum ActionName {
+    AddTags,
+    RemoveTags,
+    Delete,
+    OptOut,
+    OptIn,
+    Archive,
+    Unarchive,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct BulkRequest {
     pub action: BulkAction,

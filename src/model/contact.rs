@@ -1,6 +1,8 @@
 //! The contact record and the validated body of a create or update.
 
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::fields::{CustomFields, Email, MAX_TEXT_LEN, Phone, State, Tags, Timezone, parse_text};
 use super::time::format_ms;
@@ -50,36 +52,134 @@ impl Outcome {
     }
 }
 
+/// A contact as the API shows it: the contract's full field set plus
+/// Roster's additive lookup fields (`lineType`, `lookupStatus`,
+/// `lookedUpAt`). Times are RFC 3339 in UTC with milliseconds.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Contact)]
+pub struct ContactView<'a> {
+    pub id: &'a str,
+    pub organization_id: &'a str,
+    /// E.164, e.g. `+19195551234`.
+    #[schema(required = true)]
+    pub phone: Option<&'a str>,
+    /// As sent; matched without regard to case.
+    #[schema(required = true)]
+    pub email: Option<&'a str>,
+    #[schema(required = true)]
+    pub first_name: Option<&'a str>,
+    #[schema(required = true)]
+    pub last_name: Option<&'a str>,
+    #[schema(required = true)]
+    pub address: Option<&'a str>,
+    #[schema(required = true)]
+    pub city: Option<&'a str>,
+    /// Two-letter US state or territory code.
+    #[schema(required = true)]
+    pub state: Option<&'a str>,
+    #[schema(required = true)]
+    pub zip: Option<&'a str>,
+    #[schema(value_type = Vec<String>)]
+    pub tags: &'a [String],
+    /// Keys to strings, numbers, booleans or null.
+    #[schema(value_type = Object)]
+    pub custom_fields: &'a Map<String, Value>,
+    /// `null` until a lookup has answered.
+    #[schema(required = true)]
+    pub is_textable: Option<bool>,
+    /// The provider's line type: Twilio's (`mobile`, `landline`,
+    /// `fixedVoip`, ...) or the offline provider's (`offline:...`).
+    #[schema(required = true)]
+    pub line_type: Option<&'a str>,
+    /// `pending`, `done` or `failed`; `null` without a phone.
+    #[schema(required = true)]
+    pub lookup_status: Option<&'a str>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(required = true)]
+    pub looked_up_at: Option<String>,
+    pub is_opted_in: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(required = true)]
+    pub opted_out_at: Option<String>,
+    /// IANA time zone name.
+    #[schema(required = true)]
+    pub timezone: Option<&'a str>,
+    pub is_starred: bool,
+    pub is_archived: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
 impl Contact {
-    /// The contract's full field set, plus Roster's additive lookup fields.
-    /// `org_uuid` is the public organization id.
-    pub fn to_json(&self, org_uuid: &str) -> Value {
-        json!({
-            "id": self.id,
-            "organizationId": org_uuid,
-            "phone": self.phone,
-            "email": self.email,
-            "firstName": self.first_name,
-            "lastName": self.last_name,
-            "address": self.address,
-            "city": self.city,
-            "state": self.state,
-            "zip": self.zip,
-            "tags": self.tags.as_slice(),
-            "customFields": self.custom_fields.as_map(),
-            "isTextable": self.is_textable,
-            "lineType": self.line_type,
-            "lookupStatus": self.lookup_status,
-            "lookedUpAt": self.looked_up_at.map(format_ms),
-            "isOptedIn": self.is_opted_in,
-            "optedOutAt": self.opted_out_at.map(format_ms),
-            "timezone": self.timezone,
-            "isStarred": self.is_starred,
-            "isArchived": self.is_archived,
-            "createdAt": format_ms(self.created_at),
-            "updatedAt": format_ms(self.updated_at),
-        })
+    /// The API's shape of this contact; `org_uuid` is the public
+    /// organization id.
+    pub fn view<'a>(&'a self, org_uuid: &'a str) -> ContactView<'a> {
+        ContactView {
+            id: &self.id,
+            organization_id: org_uuid,
+            phone: self.phone.as_deref(),
+            email: self.email.as_deref(),
+            first_name: self.first_name.as_deref(),
+            last_name: self.last_name.as_deref(),
+            address: self.address.as_deref(),
+            city: self.city.as_deref(),
+            state: self.state.as_deref(),
+            zip: self.zip.as_deref(),
+            tags: self.tags.as_slice(),
+            custom_fields: self.custom_fields.as_map(),
+            is_textable: self.is_textable,
+            line_type: self.line_type.as_deref(),
+            lookup_status: self.lookup_status.as_deref(),
+            looked_up_at: self.looked_up_at.map(format_ms),
+            is_opted_in: self.is_opted_in,
+            opted_out_at: self.opted_out_at.map(format_ms),
+            timezone: self.timezone.as_deref(),
+            is_starred: self.is_starred,
+            is_archived: self.is_archived,
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+        }
     }
+
+    /// [`Contact::view`] as a JSON value, for event payloads.
+    pub fn to_json(&self, org_uuid: &str) -> Value {
+        serde_json::to_value(self.view(org_uuid)).unwrap_or(Value::Null)
+    }
+}
+
+// The document's shape of what `ContactPatch::from_json` reads.
+/// The body of a create or update. A create needs a phone or an email. On
+/// update, `null` clears a field; read-only and unknown fields are ignored.
+#[derive(Debug, ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct ContactInput {
+    /// Any common US format, or E.164; stored as E.164.
+    phone: Option<String>,
+    email: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    address: Option<String>,
+    city: Option<String>,
+    /// A two-letter code or a state's name.
+    state: Option<String>,
+    zip: Option<String>,
+    /// IANA time zone name.
+    timezone: Option<String>,
+    /// Replaces the contact's tags; `null` clears them.
+    tags: Option<Vec<String>>,
+    /// Replaces the custom fields; values are strings, numbers, booleans or null.
+    #[schema(value_type = Option<Object>)]
+    custom_fields: Option<Value>,
+    #[schema(nullable = false)]
+    is_starred: Option<bool>,
+    #[schema(nullable = false)]
+    is_archived: Option<bool>,
+    #[schema(nullable = false)]
+    is_opted_in: Option<bool>,
 }
 
 /// A field in a request body: absent, explicitly `null`, or a value.
@@ -92,10 +192,6 @@ pub enum Field<T> {
 }
 
 impl<T> Field<T> {
-    pub fn is_absent(&self) -> bool {
-        matches!(self, Field::Absent)
-    }
-
     pub fn value(&self) -> Option<&T> {
         match self {
             Field::Set(v) => Some(v),
@@ -273,6 +369,7 @@ fn text_max(value: &Value, field: &str, max: usize) -> AppResult<Field<String>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn create_needs_phone_or_email() {

@@ -343,6 +343,87 @@ impl Cursor {
     }
 }
 
+// The document's shape of what `ListParams::from_query` reads.
+/// The list's paging and sort parameters.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(non_snake_case, dead_code)]
+pub struct PageQuery {
+    /// Contacts per page, 1 or more; above 200 counts as 200. Default 50.
+    #[param(minimum = 1)]
+    limit: Option<u32>,
+    /// The `cursor` of the previous page.
+    cursor: Option<String>,
+    /// Default `updated_at`, newest first; `relevance` orders a `search` by score.
+    #[param(inline)]
+    sortBy: Option<SortParam>,
+    /// Contacts to skip; with `sortBy=relevance`, which pages by offset.
+    #[param(minimum = 0)]
+    offset: Option<u64>,
+    /// Also count every match (`total`).
+    includeTotal: Option<bool>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(non_camel_case_types, dead_code)]
+enum SortParam {
+    updated_at,
+    created_at,
+    relevance,
+}
+
+// The document's shape of what `ContactFilter::from_query` reads.
+/// The filter parameters of a list or export.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(non_snake_case, dead_code)]
+pub struct FilterQuery {
+    /// A saved segment whose filters replace every filter below.
+    segmentId: Option<String>,
+    /// Fuzzy search across names, email and phone.
+    search: Option<String>,
+    /// Comma-separated tags.
+    tags: Option<String>,
+    /// How `tags` combine; default `OR`.
+    #[param(inline)]
+    tagsLogic: Option<TagsLogicParam>,
+    isTextable: Option<bool>,
+    optedOut: Option<bool>,
+    hasEmail: Option<bool>,
+    hasPhone: Option<bool>,
+    /// Comma-separated two-letter state codes.
+    state: Option<String>,
+    zip: Option<String>,
+}
+
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(clippy::upper_case_acronyms, dead_code)]
+enum TagsLogicParam {
+    OR,
+    AND,
+}
+
+// The document's shape of what `ContactFilter::from_json` reads.
+/// A filter as a JSON object (a segment's `filters`, a bulk action's
+/// `filter`). Unknown keys are 400.
+#[derive(Debug, utoipa::ToSchema)]
+#[schema(rename_all = "camelCase")]
+#[schema(as = Filter)]
+#[allow(dead_code)]
+pub struct FilterInput {
+    search: Option<String>,
+    tags: Option<Vec<String>>,
+    #[schema(inline)]
+    tags_logic: Option<TagsLogicParam>,
+    is_textable: Option<bool>,
+    opted_out: Option<bool>,
+    has_email: Option<bool>,
+    has_phone: Option<bool>,
+    /// Two-letter state codes.
+    state: Option<Vec<String>>,
+    zip: Option<String>,
+}
+
 /// Pagination and sort for a list request.
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
@@ -401,8 +482,9 @@ impl ListParams {
                 AppError::invalid_parameter(
                     "offset",
                     format!(
-                        "offset must be a whole number from 0 to {}, not '{s}'",
-                        i64::MAX
+                        "offset must be a whole number from 0 to {}, not {}",
+                        i64::MAX,
+                        quote(&s)
                     ),
                 )
             })?;

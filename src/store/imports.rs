@@ -3,7 +3,9 @@
 //! batch of contacts it reports, so the counters always match what landed.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::AppResult;
 use crate::model::time::{format_ms, now_ms};
@@ -53,6 +55,52 @@ pub struct Counters {
     pub failed: i64,
 }
 
+/// An import as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Import)]
+pub struct ImportView<'a> {
+    pub id: &'a str,
+    /// `queued`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: &'static str,
+    /// Known once the file has been counted.
+    #[schema(required = true)]
+    pub total_rows: Option<i64>,
+    pub processed: i64,
+    pub created: i64,
+    pub merged: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    /// Why the import failed, if it did.
+    #[schema(required = true)]
+    pub message: Option<&'a str>,
+    /// The options it was started with.
+    #[schema(value_type = Object)]
+    pub options: &'a Value,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(required = true)]
+    pub finished_at: Option<String>,
+    /// The first row errors, `{"row", "column", "error"}` (single import only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<RowError>, nullable = false)]
+    pub errors: Option<&'a Value>,
+}
+
+/// One row an import could not take.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct RowError {
+    /// The row's line in the file (the header is row 1).
+    row: u64,
+    /// The column at fault, when one is.
+    column: Option<String>,
+    error: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Import {
     pub id: String,
@@ -99,27 +147,29 @@ fn from_row(r: &Row) -> rusqlite::Result<Import> {
 
 impl Import {
     /// The API shape. `with_errors` is false in listings.
-    pub fn to_json(&self, with_errors: bool) -> Value {
+    /// The API shape; the row errors only for a single import.
+    pub fn view(&self, with_errors: bool) -> ImportView<'_> {
         let c = &self.counters;
-        let mut v = json!({
-            "id": self.id,
-            "status": self.status.as_str(),
-            "totalRows": self.total_rows,
-            "processed": c.processed,
-            "created": c.created,
-            "merged": c.merged,
-            "skipped": c.skipped,
-            "failed": c.failed,
-            "message": self.message,
-            "options": self.options,
-            "createdAt": format_ms(self.created_at),
-            "updatedAt": format_ms(self.updated_at),
-            "finishedAt": self.finished_at.map(format_ms),
-        });
-        if with_errors {
-            v["errors"] = self.errors.clone();
+        ImportView {
+            id: &self.id,
+            status: self.status.as_str(),
+            total_rows: self.total_rows,
+            processed: c.processed,
+            created: c.created,
+            merged: c.merged,
+            skipped: c.skipped,
+            failed: c.failed,
+            message: self.message.as_deref(),
+            options: &self.options,
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+            finished_at: self.finished_at.map(format_ms),
+            errors: with_errors.then_some(&self.errors),
         }
-        v
+    }
+
+    pub fn to_json(&self, with_errors: bool) -> Value {
+        serde_json::to_value(self.view(with_errors)).unwrap_or(Value::Null)
     }
 }
 

@@ -2,7 +2,9 @@
 //! written to in the transaction of the change that caused it.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use super::new_id;
 use crate::error::AppResult;
@@ -24,25 +26,89 @@ pub struct Webhook {
     pub updated_at: i64,
 }
 
+/// A webhook endpoint as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Webhook)]
+pub struct WebhookView<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    /// Event types sent, or `["*"]` for all.
+    pub events: &'a [String],
+    pub description: &'a str,
+    pub enabled: bool,
+    /// Why Roster disabled it (failing for too long), if it did.
+    #[schema(required = true)]
+    pub disabled_reason: Option<&'a str>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(required = true)]
+    pub failing_since: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// The signing secret: only when created or rotated, shown that once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub secret: Option<&'a str>,
+}
+
 impl Webhook {
     /// The API shape; the secret only when it is being shown once.
-    pub fn to_json(&self, with_secret: bool) -> Value {
-        let mut v = json!({
-            "id": self.id,
-            "url": self.url,
-            "events": self.events,
-            "description": self.description,
-            "enabled": self.enabled,
-            "disabledReason": self.disabled_reason,
-            "failingSince": self.failing_since.map(format_ms),
-            "createdAt": format_ms(self.created_at),
-            "updatedAt": format_ms(self.updated_at),
-        });
-        if with_secret {
-            v["secret"] = json!(self.secret);
+    pub fn view(&self, with_secret: bool) -> WebhookView<'_> {
+        WebhookView {
+            id: &self.id,
+            url: &self.url,
+            events: &self.events,
+            description: &self.description,
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason.as_deref(),
+            failing_since: self.failing_since.map(format_ms),
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+            secret: with_secret.then_some(self.secret.as_str()),
         }
-        v
     }
+}
+
+/// One event's delivery to an endpoint, with its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempt_count: i64,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
+    pub next_attempt_at: Option<String>,
+    #[schema(required = true)]
+    pub last_status_code: Option<i64>,
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
+    pub delivered_at: Option<String>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The endpoint's HTTP status; `null` when it could not be reached.
+    #[schema(required = true)]
+    pub status_code: Option<i64>,
+    #[schema(required = true)]
+    pub error: Option<String>,
+    pub duration_ms: i64,
 }
 
 const COLUMNS: &str = "id, org, url, events, description, enabled, secret, disabled_reason, \
@@ -445,7 +511,7 @@ pub fn deliveries(
     webhook_id: &str,
     limit: usize,
     before_seq: Option<i64>,
-) -> AppResult<(Vec<Value>, Option<i64>)> {
+) -> AppResult<(Vec<Delivery>, Option<i64>)> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, id, event_id, event_type, status, attempts, next_attempt_at, last_status,
                 last_error, created_at, delivered_at
@@ -457,25 +523,34 @@ pub fn deliveries(
         "SELECT at, status_code, error, duration_ms FROM webhook_attempts
           WHERE delivery_seq = ?1 ORDER BY at",
     )?;
-    let rows: Vec<(i64, Value)> = stmt
+    let rows: Vec<(i64, Delivery)> = stmt
         .query_map(
-            params![webhook_id, org, before_seq.unwrap_or(i64::MAX), (limit + 1) as i64],
+            params![
+                webhook_id,
+                org,
+                before_seq.unwrap_or(i64::MAX),
+                (limit + 1) as i64
+            ],
             |r| {
                 let status: String = r.get(4)?;
+                let next_attempt_at = (status == "pending")
+                    .then(|| r.get::<_, i64>(6).map(format_ms))
+                    .transpose()?;
                 Ok((
                     r.get::<_, i64>(0)?,
-                    json!({
-                        "id": r.get::<_, String>(1)?,
-                        "eventId": r.get::<_, String>(2)?,
-                        "type": r.get::<_, String>(3)?,
-                        "status": status,
-                        "attemptCount": r.get::<_, i64>(5)?,
-                        "nextAttemptAt": (status == "pending").then(|| r.get::<_, i64>(6).map(format_ms)).transpose()?,
-                        "lastStatusCode": r.get::<_, Option<i64>>(7)?,
-                        "lastError": r.get::<_, Option<String>>(8)?,
-                        "createdAt": format_ms(r.get(9)?),
-                        "deliveredAt": r.get::<_, Option<i64>>(10)?.map(format_ms),
-                    }),
+                    Delivery {
+                        id: r.get(1)?,
+                        event_id: r.get(2)?,
+                        kind: r.get(3)?,
+                        status,
+                        attempt_count: r.get(5)?,
+                        next_attempt_at,
+                        last_status_code: r.get(7)?,
+                        last_error: r.get(8)?,
+                        created_at: format_ms(r.get(9)?),
+                        delivered_at: r.get::<_, Option<i64>>(10)?.map(format_ms),
+                        attempts: Vec::new(),
+                    },
                 ))
             },
         )?
@@ -484,17 +559,16 @@ pub fn deliveries(
     let mut out = Vec::new();
     let mut last = None;
     for (seq, mut v) in rows.into_iter().take(limit) {
-        let attempts: Vec<Value> = attempts_of
+        v.attempts = attempts_of
             .query_map([seq], |r| {
-                Ok(json!({
-                    "at": format_ms(r.get(0)?),
-                    "statusCode": r.get::<_, Option<i64>>(1)?,
-                    "error": r.get::<_, Option<String>>(2)?,
-                    "durationMs": r.get::<_, i64>(3)?,
-                }))
+                Ok(DeliveryAttempt {
+                    at: format_ms(r.get(0)?),
+                    status_code: r.get(1)?,
+                    error: r.get(2)?,
+                    duration_ms: r.get(3)?,
+                })
             })?
             .collect::<Result<_, _>>()?;
-        v["attempts"] = json!(attempts);
         out.push(v);
         last = Some(seq);
     }

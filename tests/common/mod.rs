@@ -14,6 +14,30 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
+/// The contract's field set of a contact, every one sent on every contact.
+pub const DOCUMENTED_FIELDS: &[&str] = &[
+    "id",
+    "organizationId",
+    "phone",
+    "email",
+    "firstName",
+    "lastName",
+    "address",
+    "city",
+    "state",
+    "zip",
+    "tags",
+    "customFields",
+    "isTextable",
+    "isOptedIn",
+    "optedOutAt",
+    "timezone",
+    "isStarred",
+    "isArchived",
+    "createdAt",
+    "updatedAt",
+];
+
 pub struct Server {
     child: Option<Child>,
     pub base: String,

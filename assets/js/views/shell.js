@@ -155,6 +155,9 @@ export function Shell({ me, onSignOut }) {
               </span>
             </div>
             <button type="button" class="link" data-testid="sign-out" onClick=${onSignOut}>Sign out</button>
+            <a class="api-doc" href="/api/openapi.json" target="_blank" rel="noopener" data-testid="nav-api-doc"
+              >API description (OpenAPI)</a
+            >
           </div>
         </nav>
         <div class="scrim" onClick=${() => setMenuOpen(false)}></div>
