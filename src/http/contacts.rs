@@ -18,11 +18,9 @@ use crate::model::filter::{FilterQuery, PageQuery};
 use crate::model::{ContactFilter, ContactPatch, Cursor, ListParams, Mode};
 use crate::store::contacts::{self, Page, Source};
 
-/// Contact ids are UUIDs; anything else names no contact.
+/// A contact id from the path, or 404.
 pub fn contact_id(raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found("contact"))
+    super::extract::path_id(raw, "contact")
 }
 
 /// A page of contacts.

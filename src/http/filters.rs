@@ -16,10 +16,7 @@ use crate::store::segments::{self, Segment};
 /// The organization's segment `raw_id`; an unknown, malformed or foreign id
 /// is 404.
 pub fn segment(conn: &Connection, org: i64, raw_id: &str) -> AppResult<Segment> {
-    let id = uuid::Uuid::parse_str(raw_id.trim())
-        .map_err(|_| AppError::not_found("segment"))?
-        .hyphenated()
-        .to_string();
+    let id = super::extract::path_id(raw_id, "segment")?;
     segments::get(conn, org, &id)?.ok_or_else(|| AppError::not_found("segment"))
 }
 

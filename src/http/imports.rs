@@ -23,9 +23,7 @@ use crate::store::{imports, new_id};
 const MAX_OPTIONS: usize = 64 * 1024;
 
 fn import_id(raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found("import"))
+    super::extract::path_id(raw, "import")
 }
 
 /// Streams an upload into a file, refusing more than `max` bytes.

@@ -86,9 +86,7 @@ pub struct Timeline<'a> {
 }
 
 fn note_id(raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found("note"))
+    super::extract::path_id(raw, "note")
 }
 
 /// 404 unless the contact is the caller's.

@@ -18,9 +18,7 @@ use crate::model::webhook::WebhookPatch;
 use crate::store::webhooks::{self, Delivery, WebhookView};
 
 fn webhook_id(raw: &str) -> AppResult<String> {
-    uuid::Uuid::parse_str(raw)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found("webhook"))
+    super::extract::path_id(raw, "webhook")
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -340,9 +338,7 @@ pub async fn retry(
 ) -> AppResult<Response> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
-    let delivery = uuid::Uuid::parse_str(&delivery)
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found("delivery"))?;
+    let delivery = super::extract::path_id(&delivery, "delivery")?;
     let org = auth.org();
     let key = delivery.clone();
     if !state
