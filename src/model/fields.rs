@@ -83,6 +83,15 @@ impl Phone {
             return Err(invalid());
         };
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        // Letters (vanity numbers) and other unusual characters are
+        // rewritten by the parser; keep only a number whose E.164 form is
+        // itself valid, so what is stored is always accepted again.
+        let plain = trimmed
+            .chars()
+            .all(|c| c.is_ascii_digit() || c.is_whitespace() || "+-().".contains(c));
+        if !plain && !Phone::parse(&e164).is_ok_and(|again| again.e164 == e164) {
+            return Err(invalid());
+        }
         if let Some(kind) = kind {
             RECENT_KINDS.insert(e164.clone(), kind);
         }
@@ -458,6 +467,15 @@ pub fn parse_text(value: &str, field: &str, max: usize) -> AppResult<Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vanity_number_is_kept_only_if_its_e164_form_is_valid() {
+        // Found by the phone fuzz target: the letters made a number whose
+        // E.164 form libphonenumber then refused.
+        assert!(Phone::parse("+44111MMMMA 09A8").is_err());
+        let vanity = Phone::parse("1-800-FLOWERS").unwrap();
+        assert_eq!(Phone::parse(vanity.as_str()).unwrap(), vanity);
+    }
 
     #[test]
     fn phones_normalize_to_e164() {
