@@ -49,7 +49,7 @@ pub struct JobCounts {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LookupStatus {
-    /// `none`, `fake` or `twilio`.
+    /// `offline`, `twilio` or `none`.
     pub provider: &'static str,
     pub paused: bool,
     /// Why the worker is paused (for example the provider refused the credentials).

@@ -14,15 +14,8 @@ use crate::model::Tags;
 use crate::store::tags;
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct TagCount {
-    pub tag: String,
-    /// Contacts that carry it.
-    pub count: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct TagList {
-    pub tags: Vec<TagCount>,
+    pub tags: Vec<tags::TagCount>,
 }
 
 /// The body of a rename.
@@ -61,14 +54,7 @@ pub struct TagDeleted {
 )]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<TagList>> {
     let org = auth.org();
-    let list = state.db.read(move |conn| tags::list(conn, org)).await?;
-    let tags = list
-        .into_iter()
-        .map(|t| TagCount {
-            tag: t.tag,
-            count: t.count,
-        })
-        .collect();
+    let tags = state.db.read(move |conn| tags::list(conn, org)).await?;
     Ok(Json(TagList { tags }))
 }
 

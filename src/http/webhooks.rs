@@ -41,9 +41,7 @@ pub struct WebhookInput {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PingQueued {
-    /// `null` when the same ping is already waiting.
-    #[schema(required = true)]
-    pub event_id: Option<String>,
+    pub event_id: String,
     /// Always `ping`.
     #[serde(rename = "type")]
     pub kind: &'static str,

@@ -10,7 +10,8 @@ use crate::error::AppResult;
 use crate::model::Tags;
 use crate::model::fields::tag_key;
 
-#[derive(Debug, Clone)]
+/// A tag and how many contacts carry it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TagCount {
     pub tag: String,
     pub count: i64,

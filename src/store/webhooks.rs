@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::new_id;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::time::{format_ms, now_ms};
 use crate::model::webhook::{self, WebhookPatch};
 
@@ -277,7 +277,8 @@ pub fn enqueue(
 }
 
 /// Writes a `ping` for one endpoint (`POST /api/webhooks/:id/test`).
-pub fn enqueue_ping(conn: &Connection, org: i64, webhook_id: &str) -> AppResult<Option<String>> {
+pub fn enqueue_ping(conn: &Connection, org: i64, webhook_id: &str) -> AppResult<String> {
+    // One target, so `insert` always writes an event.
     insert(
         conn,
         org,
@@ -285,7 +286,8 @@ pub fn enqueue_ping(conn: &Connection, org: i64, webhook_id: &str) -> AppResult<
         webhook::PING,
         &format!("ping:{webhook_id}"),
         |_| Ok(json!({ "message": "This is a test event from Roster." })),
-    )
+    )?
+    .ok_or_else(|| AppError::internal("a ping was not queued"))
 }
 
 fn insert(
