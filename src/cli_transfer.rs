@@ -186,7 +186,7 @@ pub fn export(args: ExportArgs) -> Result<(), AppError> {
             .and_then(|(_, v)| (*v).clone())
             .filter(|v| !v.trim().is_empty())
     };
-    let filter = export::resolve_filter(&get)?;
+    let filter = roster::model::ContactFilter::from_query(&get)?;
     let format = Format::parse(args.format.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = QuietPipe(std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()));

@@ -1,5 +1,6 @@
-//! Listing contacts for a filter: the one function the list endpoint,
-//! segments, bulk actions and export share.
+//! Listing contacts for a filter: the one path the list endpoint, segments,
+//! bulk actions and export share, from what a request selects
+//! ([`Selection`]) to a page, a count or a walk over every match ([`Walk`]).
 //!
 //! - With `search`, the index answers the whole page (filters, order,
 //!   cursor, total) and SQLite loads the page's rows by id.
@@ -22,6 +23,7 @@ use crate::model::{ContactFilter, ListParams, SortBy};
 use crate::search::{Order, Search, Start};
 use crate::store::contacts::{self, Page};
 use crate::store::outbox;
+use crate::store::segments::{self, Segment};
 
 /// Pending outbox rows the index path completes itself; past this, SQL.
 const OUTBOX_LIMIT: usize = 2_000;
@@ -77,49 +79,112 @@ pub fn list_contacts(
     })
 }
 
-/// Calls `f` with the ids of every contact in `org` matching `filter`, in
-/// the documented order for `params.sort_by`, `batch` at a time. With
-/// `search` the ids come from the index; otherwise from SQL keyset pages.
-pub fn for_each_matching_id(
+/// What a request selects contacts by: a saved segment, whose filter
+/// replaces any ad-hoc one (as documented), or an ad-hoc filter.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// A segment's id as the client sent it.
+    Segment(String),
+    Filter(ContactFilter),
+}
+
+impl Selection {
+    /// From a query string: `segmentId`, else the ad-hoc filters.
+    pub fn from_query(get: &dyn Fn(&str) -> Option<String>) -> AppResult<Self> {
+        Ok(match get("segmentId") {
+            Some(raw) => Self::Segment(raw),
+            None => Self::Filter(ContactFilter::from_query(get)?),
+        })
+    }
+
+    /// The filter selected; an unknown, malformed or foreign segment is 404.
+    pub fn resolve(self, conn: &Connection, org: i64) -> AppResult<ContactFilter> {
+        match self {
+            Self::Segment(raw) => Ok(segment(conn, org, &raw)?.filter),
+            Self::Filter(filter) => Ok(filter),
+        }
+    }
+}
+
+/// The organization's segment `raw_id`; an unknown, malformed or foreign id
+/// is 404.
+pub fn segment(conn: &Connection, org: i64, raw_id: &str) -> AppResult<Segment> {
+    let id = crate::model::parse_id(raw_id, "segment")?;
+    segments::get(conn, org, &id)?.ok_or_else(|| AppError::not_found("segment"))
+}
+
+/// Every contact matching a filter, a keyset page at a time, in the order
+/// of `sort`. Each page is read on the connection the caller passes, so a
+/// walk can span several transactions (a bulk action commits per page).
+#[derive(Debug, Clone)]
+pub struct Walk {
+    filter: ContactFilter,
+    params: ListParams,
+    done: bool,
+}
+
+impl Walk {
+    pub fn new(filter: ContactFilter, sort: SortBy, batch: u32) -> Self {
+        Self {
+            filter,
+            params: ListParams {
+                limit: batch,
+                sort_by: sort,
+                ..ListParams::default()
+            },
+            done: false,
+        }
+    }
+
+    /// The next page; None once every match was returned.
+    pub fn next_page(
+        &mut self,
+        conn: &Connection,
+        search: &Search,
+        org: i64,
+    ) -> AppResult<Option<Page>> {
+        if self.done {
+            return Ok(None);
+        }
+        let page = list_contacts(conn, search, org, &self.filter, &self.params)?;
+        self.params.cursor = page.next_cursor(self.params.sort_by);
+        self.done = self.params.cursor.is_none();
+        Ok(Some(page))
+    }
+
+    /// Calls `f` with each page on one connection.
+    pub fn for_each(
+        mut self,
+        conn: &Connection,
+        search: &Search,
+        org: i64,
+        mut f: impl FnMut(Page) -> AppResult<()>,
+    ) -> AppResult<()> {
+        while let Some(page) = self.next_page(conn, search, org)? {
+            f(page)?;
+        }
+        Ok(())
+    }
+}
+
+/// How many contacts match a filter.
+pub fn count(
     conn: &Connection,
     search: &Search,
     org: i64,
     filter: &ContactFilter,
-    params: &ListParams,
-    batch: usize,
-    mut f: impl FnMut(&[String]) -> AppResult<()>,
-) -> AppResult<()> {
-    if filter.search.is_some() {
-        return search.for_each_id_batch(org, filter, params.sort_by, batch, f);
+) -> AppResult<i64> {
+    if filter.search.is_none() {
+        return total(conn, search, org, filter);
     }
-    let mut p = ListParams {
-        limit: batch as u32,
-        cursor: None,
-        offset: 0,
-        sort_by: params.sort_by,
-        include_total: false,
-        by_relevance: false,
+    let params = ListParams {
+        limit: 1,
+        include_total: true,
+        ..ListParams::default()
     };
-    loop {
-        let page = contacts::list(conn, org, filter, &p)?;
-        let ids: Vec<String> = page.contacts.iter().map(|c| c.id.clone()).collect();
-        if !ids.is_empty() {
-            f(&ids)?;
-        }
-        match page.contacts.last() {
-            Some(last) if page.has_more => {
-                let ts = match p.sort_by {
-                    crate::model::SortBy::UpdatedAt => last.updated_at,
-                    crate::model::SortBy::CreatedAt => last.created_at,
-                };
-                p.cursor = Some(crate::model::Cursor {
-                    ts,
-                    id: last.id.clone(),
-                });
-            }
-            _ => return Ok(()),
-        }
-    }
+    Ok(list_contacts(conn, search, org, filter, &params)?
+        .total
+        .unwrap_or(0))
 }
 
 /// How many contacts match `filter` (no `search`): SQL when that is cheap,

@@ -7,9 +7,9 @@ use rusqlite::Connection;
 
 use super::mapping::{CUSTOM_PREFIX, render_value};
 use crate::error::{AppError, AppResult, quote};
-use crate::listing;
+use crate::listing::Walk;
 use crate::model::time::format_ms;
-use crate::model::{Contact, ContactFilter, Cursor, ListParams, SortBy};
+use crate::model::{Contact, ContactFilter, SortBy};
 use crate::search::Search;
 use crate::store::{contacts, imports};
 
@@ -162,15 +162,9 @@ pub fn write(
     } else {
         Sink::Ndjson(out)
     };
-    let mut params = ListParams {
-        limit: PAGE,
-        sort_by: SortBy::CreatedAt,
-        ..Default::default()
-    };
     let mut written = 0u64;
     let mut ndjson = Vec::new();
-    loop {
-        let page = listing::list_contacts(conn, search, org, filter, &params)?;
+    Walk::new(filter.clone(), SortBy::CreatedAt, PAGE).for_each(conn, search, org, |page| {
         for c in &page.contacts {
             match &mut sink {
                 Sink::Csv(wtr) => wtr.write_record(csv_row(c, &keys)).map_err(io)?,
@@ -183,26 +177,13 @@ pub fn write(
             }
             written += 1;
         }
-        match (page.has_more, page.contacts.last()) {
-            (true, Some(last)) => {
-                params.cursor = Some(Cursor {
-                    ts: last.created_at,
-                    id: last.id.clone(),
-                })
-            }
-            _ => break,
-        }
-    }
+        Ok(())
+    })?;
     match sink {
         Sink::Csv(mut wtr) => wtr.flush().map_err(io)?,
         Sink::Ndjson(out) => out.flush().map_err(io)?,
     }
     Ok(written)
-}
-
-/// The ad-hoc filter of an export (every list filter, `search` included).
-pub fn resolve_filter(get: &dyn Fn(&str) -> Option<String>) -> AppResult<ContactFilter> {
-    ContactFilter::from_query(get)
 }
 
 /// The custom-field keys of the contacts a search filter matches, sorted.
@@ -213,12 +194,8 @@ fn search_custom_field_keys(
     filter: &ContactFilter,
 ) -> AppResult<Vec<String>> {
     let mut keys = std::collections::BTreeSet::new();
-    let params = ListParams {
-        sort_by: SortBy::CreatedAt,
-        ..Default::default()
-    };
-    listing::for_each_matching_id(conn, search, org, filter, &params, PAGE as usize, |ids| {
-        for c in contacts::get_many(conn, org, ids)? {
+    Walk::new(filter.clone(), SortBy::CreatedAt, PAGE).for_each(conn, search, org, |page| {
+        for c in page.contacts {
             keys.extend(c.custom_fields.as_map().keys().cloned());
         }
         Ok(())

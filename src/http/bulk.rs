@@ -8,11 +8,11 @@ use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::JsonBody;
-use super::filters;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::listing::{Selection, Walk};
 use crate::model::bulk::{BulkAction, BulkInput, BulkRequest, BulkTarget};
-use crate::model::{ContactFilter, Cursor, ListParams, SortBy};
+use crate::model::{ContactFilter, SortBy};
 use crate::store::{bulk, contacts};
 
 /// Contacts per transaction: short enough that other writers are not held
@@ -54,7 +54,7 @@ pub async fn run(
         BulkTarget::Filter(filter) => Ok(filter),
         BulkTarget::Segment(raw) => Ok(state
             .db
-            .read(move |conn| filters::segment_filter(conn, org, &raw))
+            .read(move |conn| Selection::Segment(raw).resolve(conn, org))
             .await?),
     };
     let tally = match filter {
@@ -67,7 +67,19 @@ pub async fn run(
                 let search = state.search.clone();
                 let ids = state
                     .db
-                    .read(move |conn| filters::search_ids(conn, &search, org, &filter))
+                    .read(move |conn| {
+                        let mut ids = Vec::new();
+                        Walk::new(filter, SortBy::CreatedAt, 1_000).for_each(
+                            conn,
+                            &search,
+                            org,
+                            |page| {
+                                ids.extend(page.contacts.into_iter().map(|c| c.id));
+                                Ok(())
+                            },
+                        )?;
+                        Ok(ids)
+                    })
                     .await?;
                 by_ids(&state, org, req.action.clone(), ids).await
             } else {
@@ -133,40 +145,31 @@ async fn by_filter(
     filter: ContactFilter,
 ) -> AppResult<Tally> {
     let mut tally = Tally::default();
-    let mut cursor: Option<Cursor> = None;
+    let mut walk = Walk::new(filter, SortBy::CreatedAt, CHUNK as u32);
     loop {
-        let params = ListParams {
-            limit: CHUNK as u32,
-            cursor: cursor.clone(),
-            sort_by: SortBy::CreatedAt,
-            ..ListParams::default()
-        };
         let action = action.clone();
-        let filter = filter.clone();
         let search = state.search.clone();
-        let (t, last, more) = state
+        let (t, rest) = state
             .db
             .write(move |tx| {
-                let page = filters::list(tx, &search, org, &filter, &params)?;
-                let last = page.contacts.last().map(|c| Cursor {
-                    ts: c.created_at,
-                    id: c.id.clone(),
-                });
                 let mut t = Tally::default();
+                let Some(page) = walk.next_page(tx, &search, org)? else {
+                    return Ok((t, None));
+                };
                 for c in page.contacts {
                     t.matched += 1;
                     if bulk::apply(tx, &action, c)? {
                         t.updated += 1;
                     }
                 }
-                Ok((t, last, page.has_more))
+                Ok((t, Some(walk)))
             })
             .await?;
         tally.matched += t.matched;
         tally.updated += t.updated;
-        match (more, last) {
-            (true, Some(last)) => cursor = Some(last),
-            _ => return Ok(tally),
+        match rest {
+            Some(rest) => walk = rest,
+            None => return Ok(tally),
         }
     }
 }

@@ -9,18 +9,18 @@ use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
-use super::filters;
 use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::listing::{self, Selection};
 use crate::model::contact::{ContactInput, ContactView};
 use crate::model::filter::{FilterQuery, PageQuery};
-use crate::model::{ContactFilter, ContactPatch, Cursor, ListParams, Mode};
+use crate::model::{ContactPatch, ListParams, Mode};
 use crate::store::contacts::{self, Page, Source};
 
 /// A contact id from the path, or 404.
 pub fn contact_id(raw: &str) -> AppResult<String> {
-    super::extract::path_id(raw, "contact")
+    crate::model::parse_id(raw, "contact")
 }
 
 /// A page of contacts.
@@ -68,22 +68,13 @@ pub async fn list(
     let get = query.getter();
     let params = ListParams::from_query(&get)?;
     let org = auth.org();
-    // With segmentId the segment's filters replace the ad-hoc ones, which
-    // are ignored (as documented).
-    let filter = match query.get("segmentId") {
-        Some(segment_id) => {
-            state
-                .db
-                .read(move |conn| filters::segment_filter(conn, org, &segment_id))
-                .await?
-        }
-        None => ContactFilter::from_query(&get)?,
-    };
+    let selection = Selection::from_query(&get)?;
     let search = state.search.clone();
     let page = state
         .db
         .read(move |conn| {
-            let page = filters::list(conn, &search, org, &filter, &params)?;
+            let filter = selection.resolve(conn, org)?;
+            let page = listing::list_contacts(conn, &search, org, &filter, &params)?;
             Ok((page, params))
         })
         .await?;
@@ -93,22 +84,10 @@ pub async fn list(
 
 /// The documented list response.
 pub fn page_view<'a>(auth: &'a Auth, page: &'a Page, params: &ListParams) -> ContactPage<'a> {
-    let cursor = match (page.has_more, page.contacts.last()) {
-        (true, Some(last)) if !params.by_relevance => {
-            let ts = match params.sort_by {
-                crate::model::SortBy::UpdatedAt => last.updated_at,
-                crate::model::SortBy::CreatedAt => last.created_at,
-            };
-            Some(
-                Cursor {
-                    ts,
-                    id: last.id.clone(),
-                }
-                .encode(params.sort_by),
-            )
-        }
-        _ => None,
-    };
+    let cursor = page
+        .next_cursor(params.sort_by)
+        .filter(|_| !params.by_relevance)
+        .map(|c| c.encode(params.sort_by));
     ContactPage {
         contacts: page
             .contacts

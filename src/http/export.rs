@@ -20,6 +20,7 @@ use super::extract::QueryMap;
 use crate::AppState;
 use crate::csvio::export::{self, Format};
 use crate::error::{AppError, AppResult};
+use crate::listing::Selection;
 use crate::model::ContactFilter;
 use crate::model::filter::FilterQuery;
 use crate::model::time::{format_ms, now_ms};
@@ -78,23 +79,18 @@ impl ExportLinks {
     }
 }
 
-/// The filter an export request selects: a saved segment's (ad-hoc
-/// filters are then ignored, as in the list), or the ad-hoc filters.
+/// The filter an export request selects (see [`Selection`]).
 async fn resolve_filter(
     state: &AppState,
     auth: &Auth,
     query: &QueryMap,
 ) -> AppResult<ContactFilter> {
-    match query.get("segmentId") {
-        Some(raw) => {
-            let org = auth.org();
-            state
-                .db
-                .read(move |conn| super::filters::segment_filter(conn, org, &raw))
-                .await
-        }
-        None => export::resolve_filter(&query.getter()),
-    }
+    let selection = Selection::from_query(&query.getter())?;
+    let org = auth.org();
+    state
+        .db
+        .read(move |conn| selection.resolve(conn, org))
+        .await
 }
 
 #[derive(Debug, utoipa::IntoParams)]

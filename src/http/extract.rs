@@ -9,15 +9,6 @@ use serde_json::Value;
 
 use crate::error::AppError;
 
-/// A resource id from a path or a body, in its canonical form. Ids are
-/// UUIDs; anything else names nothing, so it is the contract's 404 for
-/// `what` ("contact", "note", ...), not a 400.
-pub fn path_id(raw: &str, what: &str) -> Result<String, AppError> {
-    uuid::Uuid::parse_str(raw.trim())
-        .map(|u| u.hyphenated().to_string())
-        .map_err(|_| AppError::not_found(what))
-}
-
 /// Largest JSON body accepted (uploads have their own limit).
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
 

@@ -23,7 +23,7 @@ use crate::store::{imports, new_id};
 const MAX_OPTIONS: usize = 64 * 1024;
 
 fn import_id(raw: &str) -> AppResult<String> {
-    super::extract::path_id(raw, "import")
+    crate::model::parse_id(raw, "import")
 }
 
 /// Streams an upload into a file, refusing more than `max` bytes.

@@ -6,7 +6,6 @@ pub mod bulk;
 pub mod contacts;
 pub mod export;
 pub mod extract;
-pub mod filters;
 pub mod imports;
 pub mod inbound;
 pub mod limits;

@@ -13,8 +13,8 @@ use super::contacts::contact_id;
 use super::extract::{JsonBody, QueryMap};
 use super::openapi::Deleted;
 use crate::AppState;
-use crate::error::{AppError, AppResult, quote};
-use crate::model::filter::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::error::{AppError, AppResult};
+use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::note::parse_note_body;
 use crate::model::time::format_ms;
 use crate::store::notes::{self, Note};
@@ -86,7 +86,7 @@ pub struct Timeline<'a> {
 }
 
 fn note_id(raw: &str) -> AppResult<String> {
-    super::extract::path_id(raw, "note")
+    crate::model::parse_id(raw, "note")
 }
 
 /// 404 unless the contact is the caller's.
@@ -227,14 +227,6 @@ pub async fn delete(
     Ok(Json(Deleted::new(nid)))
 }
 
-fn invalid_cursor() -> AppError {
-    AppError::bad_request(
-        "invalid_cursor",
-        Some("cursor".into()),
-        "cursor is not valid: pass the cursor a timeline response returned",
-    )
-}
-
 /// `GET /api/contacts/:id/timeline?limit=&cursor=`: newest first. The cursor
 /// is opaque (today the position of the last event returned).
 #[utoipa::path(
@@ -256,34 +248,13 @@ pub async fn timeline(
     query: QueryMap,
 ) -> AppResult<Response> {
     let id = contact_id(&id)?;
-    let limit = match query.get("limit") {
-        None => DEFAULT_LIMIT,
-        Some(s) => {
-            let n: i64 = s.trim().parse().map_err(|_| {
-                AppError::invalid_parameter(
-                    "limit",
-                    format!("limit must be a whole number, not {}", quote(&s)),
-                )
-            })?;
-            if n < 1 {
-                return Err(AppError::invalid_parameter(
-                    "limit",
-                    "limit must be at least 1",
-                ));
-            }
-            n.min(i64::from(MAX_LIMIT)) as u32
-        }
-    };
-    let before = match query.get("cursor") {
-        None => None,
-        Some(s) => Some(
-            s.trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(invalid_cursor)?,
-        ),
-    };
+    let limit = query
+        .get("limit")
+        .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))?;
+    let before = query
+        .get("cursor")
+        .map(|s| parse_seq_cursor(&s))
+        .transpose()?;
     let org = auth.org();
     let mut events = state
         .db

@@ -9,10 +9,10 @@ use utoipa::ToSchema;
 
 use super::auth::Auth;
 use super::extract::JsonBody;
-use super::filters;
 use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::listing;
 use crate::model::segment;
 use crate::model::time::format_ms;
 use crate::store::segments::{self, Segment};
@@ -60,6 +60,19 @@ pub struct SegmentInput {
 
 const ID: &str = "The segment's id";
 
+/// A segment's answer with its count, counted on a reader after the write
+/// committed, so counting never holds up other writers.
+async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentView> {
+    let search = state.search.clone();
+    state
+        .db
+        .read(move |conn| {
+            let count = listing::count(conn, &search, org, &seg.filter)?;
+            Ok(segment_view(&seg, count))
+        })
+        .await
+}
+
 /// The organization's segments.
 #[utoipa::path(
     get,
@@ -79,7 +92,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<S
                 .map(|s| {
                     Ok(segment_view(
                         s,
-                        filters::count(conn, &search, org, &s.filter)?,
+                        listing::count(conn, &search, org, &s.filter)?,
                     ))
                 })
                 .collect::<AppResult<Vec<_>>>()
@@ -106,17 +119,15 @@ pub async fn create(
     auth.require_write()?;
     let input = segment::SegmentInput::from_json(&body, true)?;
     let org = auth.org();
-    let search = state.search.clone();
-    let out = state
+    let seg = state
         .db
         .write(move |tx| {
             let name = input.name.expect("required on create");
             let filter = input.filter.expect("defaulted on create");
-            let seg = segments::create(tx, org, &name, &filter)?;
-            let count = filters::count(tx, &search, org, &seg.filter)?;
-            Ok(segment_view(&seg, count))
+            segments::create(tx, org, &name, &filter)
         })
         .await?;
+    let out = counted(&state, org, seg).await?;
     let location = format!("/api/segments/{}", out.id);
     Ok(super::created(location, out))
 }
@@ -136,16 +147,11 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> AppResult<Json<SegmentView>> {
     let org = auth.org();
-    let search = state.search.clone();
-    let out = state
+    let seg = state
         .db
-        .read(move |conn| {
-            let seg = filters::segment(conn, org, &id)?;
-            let count = filters::count(conn, &search, org, &seg.filter)?;
-            Ok(segment_view(&seg, count))
-        })
+        .read(move |conn| listing::segment(conn, org, &id))
         .await?;
-    Ok(Json(out))
+    Ok(Json(counted(&state, org, seg).await?))
 }
 
 /// Renames a segment or replaces its filters.
@@ -166,31 +172,28 @@ pub async fn update(
 ) -> AppResult<Json<SegmentView>> {
     auth.require_write()?;
     let org = auth.org();
-    let search = state.search.clone();
     let existing = state
         .db
         .read({
             let id = id.clone();
-            move |conn| filters::segment(conn, org, &id)
+            move |conn| listing::segment(conn, org, &id)
         })
         .await?;
     let input = segment::SegmentInput::from_json(&body, false)?;
-    let out = state
+    let seg = state
         .db
         .write(move |tx| {
-            let seg = segments::update(
+            segments::update(
                 tx,
                 org,
                 &existing.id,
                 input.name.as_deref(),
                 input.filter.as_ref(),
             )?
-            .ok_or_else(|| AppError::not_found("segment"))?;
-            let count = filters::count(tx, &search, org, &seg.filter)?;
-            Ok(segment_view(&seg, count))
+            .ok_or_else(|| AppError::not_found("segment"))
         })
         .await?;
-    Ok(Json(out))
+    Ok(Json(counted(&state, org, seg).await?))
 }
 
 /// Deletes a segment (not its contacts).
@@ -212,7 +215,7 @@ pub async fn delete(
     let id = state
         .db
         .write(move |tx| {
-            let seg = filters::segment(tx, org, &id)?;
+            let seg = listing::segment(tx, org, &id)?;
             segments::delete(tx, org, &seg.id)?;
             Ok(seg.id)
         })

@@ -14,11 +14,12 @@ use super::extract::{JsonBody, QueryMap};
 use super::openapi::Deleted;
 use crate::AppState;
 use crate::error::{AppError, AppResult};
+use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::webhook::WebhookPatch;
 use crate::store::webhooks::{self, Delivery, WebhookView};
 
 fn webhook_id(raw: &str) -> AppResult<String> {
-    super::extract::path_id(raw, "webhook")
+    crate::model::parse_id(raw, "webhook")
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -277,28 +278,13 @@ pub async fn deliveries(
 ) -> AppResult<Json<DeliveryPage>> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
-    let limit = match query.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| {
-                AppError::invalid_parameter("limit", "limit must be a number of 1 or more")
-            })?
-            .min(200),
-    };
-    let before = match query.get("cursor") {
-        None => None,
-        Some(raw) => Some(raw.trim().parse::<i64>().map_err(|_| {
-            AppError::bad_request(
-                "invalid_cursor",
-                Some("cursor".into()),
-                "cursor is not valid",
-            )
-        })?),
-    };
+    let limit = query
+        .get("limit")
+        .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))? as usize;
+    let before = query
+        .get("cursor")
+        .map(|s| parse_seq_cursor(&s))
+        .transpose()?;
     let org = auth.org();
     let (list, next) = state
         .db
@@ -336,7 +322,7 @@ pub async fn retry(
 ) -> AppResult<Response> {
     auth.require_write()?;
     let id = webhook_id(&id)?;
-    let delivery = super::extract::path_id(&delivery, "delivery")?;
+    let delivery = crate::model::parse_id(&delivery, "delivery")?;
     let org = auth.org();
     let key = delivery.clone();
     if !state

@@ -166,17 +166,19 @@ impl Email {
         Ok(Self(email.to_string()))
     }
 
-    pub fn from_stored(email: String) -> Self {
-        Self(email)
-    }
-
     pub fn as_str(&self) -> &str {
         &self.0
     }
 
+    /// What makes two emails the same address (see [`email_key`]).
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        email_key(&self.0)
     }
+}
+
+/// The uniqueness key of an email: case does not tell two addresses apart.
+pub fn email_key(email: &str) -> String {
+    email.to_lowercase()
 }
 
 const STATES: &[&str] = &[

@@ -291,6 +291,18 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The position just after `c` in the order of `sort`.
+    pub fn after(c: &crate::model::Contact, sort: SortBy) -> Self {
+        let ts = match sort {
+            SortBy::UpdatedAt => c.updated_at,
+            SortBy::CreatedAt => c.created_at,
+        };
+        Self {
+            ts,
+            id: c.id.clone(),
+        }
+    }
+
     /// Parses the documented shape, `{"updated_at": "...", "id": "..."}` (or
     /// `created_at` for that sort). A cursor made for the other sort is 400.
     pub fn parse(s: &str, sort: SortBy) -> AppResult<Self> {
@@ -424,6 +436,46 @@ pub struct FilterInput {
     zip: Option<String>,
 }
 
+/// A page size from the query string: 1 or more; above [`MAX_LIMIT`] (even
+/// past any integer) counts as [`MAX_LIMIT`].
+pub fn parse_limit(s: &str) -> AppResult<u32> {
+    let t = s.trim();
+    let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let n: i64 = match t.parse() {
+        Ok(n) => n,
+        Err(_) if digits => i64::MAX,
+        Err(_) => {
+            return Err(AppError::invalid_parameter(
+                "limit",
+                format!("limit must be a whole number, not {}", quote(s)),
+            ));
+        }
+    };
+    if n < 1 {
+        return Err(AppError::invalid_parameter(
+            "limit",
+            "limit must be at least 1",
+        ));
+    }
+    Ok(n.min(i64::from(MAX_LIMIT)) as u32)
+}
+
+/// The cursor of a list paged by sequence number (a timeline, deliveries):
+/// the positive number the previous page returned.
+pub fn parse_seq_cursor(s: &str) -> AppResult<i64> {
+    s.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| {
+            AppError::bad_request(
+                "invalid_cursor",
+                Some("cursor".into()),
+                "cursor is not valid: pass the cursor the previous page returned",
+            )
+        })
+}
+
 /// Pagination and sort for a list request.
 #[derive(Debug, Clone, Default)]
 pub struct ListParams {
@@ -456,26 +508,7 @@ impl ListParams {
             }
         }
         if let Some(s) = get("limit") {
-            let t = s.trim();
-            let digits = !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-            let n: i64 = match t.parse() {
-                Ok(n) => n,
-                // A very large limit is still a limit above 200: clamp it.
-                Err(_) if digits => i64::MAX,
-                Err(_) => {
-                    return Err(AppError::invalid_parameter(
-                        "limit",
-                        format!("limit must be a whole number, not {}", quote(&s)),
-                    ));
-                }
-            };
-            if n < 1 {
-                return Err(AppError::invalid_parameter(
-                    "limit",
-                    "limit must be at least 1",
-                ));
-            }
-            p.limit = n.min(i64::from(MAX_LIMIT)) as u32;
+            p.limit = parse_limit(&s)?;
         }
         if let Some(s) = get("offset") {
             let n: i64 = s.trim().parse().ok().filter(|n| *n >= 0).ok_or_else(|| {

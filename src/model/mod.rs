@@ -27,3 +27,12 @@ pub fn body_object(
         )
     })
 }
+
+/// A resource id from a path or a body, in its canonical form. Ids are
+/// UUIDs; anything else names nothing, so it is the contract's 404 for
+/// `what` ("contact", "note", ...), not a 400.
+pub fn parse_id(raw: &str, what: &str) -> crate::error::AppResult<String> {
+    uuid::Uuid::parse_str(raw.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| crate::error::AppError::not_found(what))
+}

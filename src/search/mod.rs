@@ -190,30 +190,6 @@ impl Search {
         };
         Ok((hits, counts))
     }
-
-    /// Calls `f` with every id matching `filter`, in the documented order
-    /// for `sort`, `batch` ids at a time (for bulk actions and export).
-    pub fn for_each_id_batch(
-        &self,
-        org: i64,
-        filter: &crate::model::ContactFilter,
-        sort: crate::model::SortBy,
-        batch: usize,
-        mut f: impl FnMut(&[String]) -> AppResult<()>,
-    ) -> AppResult<()> {
-        let mut start = Start::Offset(0);
-        loop {
-            let hits = self.page(org, filter, Order::Field(sort), &start, batch, false)?;
-            let ids: Vec<String> = hits.hits.iter().map(|h| h.id.clone()).collect();
-            if !ids.is_empty() {
-                f(&ids)?;
-            }
-            match hits.hits.last() {
-                Some(last) if hits.has_more => start = Start::After(last.ts, last.id.clone()),
-                _ => return Ok(()),
-            }
-        }
-    }
 }
 
 pub fn index_dir(data_dir: &Path) -> PathBuf {

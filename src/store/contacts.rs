@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{lookups, new_id, outbox, timeline, webhooks};
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
-use crate::model::fields::{MAX_TAGS, Phone, tag_key};
+use crate::model::fields::{MAX_TAGS, Phone, email_key, tag_key};
 use crate::model::time::now_ms;
 use crate::model::{
     Contact, ContactFilter, ContactPatch, Cursor, CustomFields, ListParams, Outcome, Tags,
@@ -704,7 +704,7 @@ type Derived = (Option<String>, String, String);
 /// Works out a contact's [`Derived`] values.
 fn stored_values(c: &Contact) -> Derived {
     (
-        c.email.as_deref().map(str::to_lowercase),
+        c.email.as_deref().map(email_key),
         c.tags.to_json(),
         c.custom_fields.to_json(),
     )
@@ -1216,6 +1216,16 @@ pub struct Page {
     pub contacts: Vec<Contact>,
     pub has_more: bool,
     pub total: Option<i64>,
+}
+
+impl Page {
+    /// Where the next page starts in the order of `sort`; None on the last.
+    pub fn next_cursor(&self, sort: crate::model::SortBy) -> Option<Cursor> {
+        match (self.has_more, self.contacts.last()) {
+            (true, Some(last)) => Some(Cursor::after(last, sort)),
+            _ => None,
+        }
+    }
 }
 
 /// Lists contacts matching `filter` in the documented order (sort field
