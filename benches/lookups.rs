@@ -168,7 +168,9 @@ async fn drain(n: usize, base: &str, hits: &AtomicU64) {
     let state = AppState::new(db.clone(), config(dir.path(), LookupProvider::Twilio, base));
     let cancel = CancellationToken::new();
     let t = Instant::now();
-    let worker = roster::jobs::start(state, cancel.clone()).await.unwrap();
+    let worker = roster::jobs::start(state.lookup_worker(), cancel.clone())
+        .await
+        .unwrap();
     wait_drained(&db).await;
     let took = t.elapsed();
     cancel.cancel();
@@ -217,7 +219,7 @@ async fn creates(n: usize, provider: Option<LookupProvider>) -> (f64, f64) {
     let cancel = CancellationToken::new();
     let worker = match provider {
         Some(_) => Some(
-            roster::jobs::start(state.clone(), cancel.clone())
+            roster::jobs::start(state.lookup_worker(), cancel.clone())
                 .await
                 .unwrap(),
         ),

@@ -79,7 +79,7 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
             .map_err(AppError::internal)?,
     );
     let started = std::time::Instant::now();
-    let never = std::sync::atomic::AtomicBool::new(false);
+    let never = tokio_util::sync::CancellationToken::new();
     let imp = importer::run(&db, &id, None, &never, &mut |p| {
         bar.set_length(p.total_rows.max(0) as u64);
         bar.set_position(p.counters.processed.max(0) as u64);

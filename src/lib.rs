@@ -16,68 +16,16 @@ pub mod seed;
 pub mod store;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 pub use config::Config;
 use db::Db;
 use error::AppResult;
-
-/// Shared state every handler receives.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub config: Arc<Config>,
-    /// Wakes background workers after a commit. Only a hint: the tables they
-    /// read are the truth.
-    pub wake: Arc<Wake>,
-    /// The lookup worker's provider and paused state.
-    pub lookups: Arc<jobs::Status>,
-    /// The search index (503 until it is open).
-    pub search: Arc<search::Search>,
-    /// Unused single-use export download links.
-    pub export_links: Arc<http::export::ExportLinks>,
-    /// What `GET /metrics` reports.
-    pub metrics: Arc<metrics::Metrics>,
-    /// Requests per second per API key, when limited.
-    pub rate_limit: Option<Arc<http::limits::KeyRateLimit>>,
-}
-
-#[derive(Default)]
-pub struct Wake {
-    pub search: Notify,
-    pub lookups: Notify,
-    pub webhooks: Arc<Notify>,
-    /// Set when the server stops: imports pause between batches (and
-    /// resume at the next start).
-    pub shutdown: std::sync::atomic::AtomicBool,
-}
-
-impl AppState {
-    pub fn new(db: Db, config: Config) -> Self {
-        Self {
-            rate_limit: http::limits::key_rate_limit(&config.limits),
-            lookups: Arc::new(jobs::Status::new(config.lookups.provider)),
-            db,
-            config: Arc::new(config),
-            wake: Arc::new(Wake::default()),
-            search: Arc::new(search::Search::new()),
-            export_links: Arc::default(),
-            metrics: Arc::default(),
-        }
-    }
-
-    /// Tells the background workers that new rows may be waiting.
-    pub fn notify_writers(&self) {
-        self.wake.search.notify_one();
-        self.wake.lookups.notify_one();
-        self.wake.webhooks.notify_one();
-    }
-}
+pub use http::AppState;
 
 pub fn app(state: AppState) -> Router {
     http::router(state)
@@ -105,13 +53,11 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> AppResult<()> {
     let state = AppState::new(db, config);
-    if let Err(err) = csvio::resume(&state) {
+    if let Err(err) = state.importer().resume() {
         tracing::error!(%err, "could not resume unfinished imports");
     }
-    // Fired by the shutdown signal, so the lookup worker stops claiming and
-    // imports pause between batches while the server finishes its requests.
-    let stopping = tokio_util::sync::CancellationToken::new();
-    let lookups = jobs::start(state.clone(), stopping.clone()).await?;
+    let stopping = state.stopping.clone();
+    let lookups = jobs::start(state.lookup_worker(), stopping.clone()).await?;
     let webhooks = tokio::spawn(jobs::webhooks::run(
         state.db.clone(),
         state.config.webhooks.clone(),
@@ -119,9 +65,10 @@ pub async fn run(
         stopping.clone(),
     ));
     // The index writer runs until the server has finished its requests, so
-    // every acknowledged write reaches the index before it stops.
-    let stop_index = tokio_util::sync::CancellationToken::new();
-    let search_writer = tokio::spawn(search::run_writer(state.clone(), stop_index.clone()));
+    // every acknowledged write reaches the index before it stops: it has a
+    // stop of its own, fired after the server's.
+    let stop_index = CancellationToken::new();
+    let search_writer = tokio::spawn(search::run_writer(state.indexer(), stop_index.clone()));
     let backups = state.config.backups.dir.clone().map(|dir| {
         let schedule = ops::backup::Schedule {
             dir,
@@ -173,7 +120,6 @@ pub async fn run(
     });
     let app = app(state.clone());
     let signal = stopping.clone();
-    let signalled = state.clone();
     // Requests in flight at the signal get the drain deadline to finish;
     // idle connections are closed at once, so they never hold it up.
     let drain = Duration::from_secs(state.config.drain_secs);
@@ -183,19 +129,11 @@ pub async fn run(
         state.config.limits.header_timeout,
         async move {
             shutdown.await;
-            signalled
-                .wake
-                .shutdown
-                .store(true, std::sync::atomic::Ordering::SeqCst);
             signal.cancel();
         },
         drain,
     )
     .await;
-    state
-        .wake
-        .shutdown
-        .store(true, std::sync::atomic::Ordering::SeqCst);
     stopping.cancel();
     let _ = lookups.await;
     let _ = webhooks.await;

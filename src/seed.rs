@@ -750,7 +750,7 @@ pub fn import(
     let options = serde_json::json!({ "tags": ["seeded"] });
     let source = path.to_string_lossy().into_owned();
     db.write_blocking(|tx| crate::store::imports::create(tx, &id, org, &options, &source))?;
-    let never = std::sync::atomic::AtomicBool::new(false);
+    let never = tokio_util::sync::CancellationToken::new();
     let result = crate::csvio::importer::run(db, &id, lookup, &never, progress);
     let _ = std::fs::remove_file(&path);
     result

@@ -9,10 +9,10 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
 
 use super::mapping::{self, Plan, RowError, Target};
 use super::source::{self, Encoding};
@@ -172,14 +172,14 @@ pub struct Progress {
 /// Runs (or resumes) the import `id` to its end on the calling thread and
 /// returns its final state. A resumed import skips the rows its counters
 /// say were already committed. `on_batch` is called after every commit.
-/// When `stop` is set, the import pauses before its next batch and stays
+/// Once `stop` fires, the import pauses before its next batch and stays
 /// `running`, to be resumed later. With `lookup`, new phones are answered in
 /// the import's own transactions instead of queueing a job each.
 pub fn run(
     db: &Db,
     id: &str,
     lookup: Option<Inline>,
-    stop: &AtomicBool,
+    stop: &CancellationToken,
     on_batch: &mut dyn FnMut(Progress),
 ) -> AppResult<Import> {
     let load = |db: &Db| {
@@ -205,7 +205,7 @@ fn execute(
     db: &Db,
     imp: &Import,
     lookup: Option<Inline>,
-    stop: &AtomicBool,
+    stop: &CancellationToken,
     on_batch: &mut dyn FnMut(Progress),
 ) -> AppResult<()> {
     let options = ImportOptions::from_json(&imp.options)?;
@@ -335,12 +335,12 @@ impl Writer<'_> {
         &mut self,
         rx: Receiver<AppResult<Vec<Prepared>>>,
         total: i64,
-        stop: &AtomicBool,
+        stop: &CancellationToken,
         on_batch: &mut dyn FnMut(Progress),
     ) -> AppResult<()> {
         let id = self.imp.id.clone();
         for batch in rx {
-            if stop.load(Ordering::SeqCst) {
+            if stop.is_cancelled() {
                 return Ok(());
             }
             let batch = batch?;

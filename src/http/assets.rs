@@ -12,7 +12,7 @@ use rust_embed::Embed;
 use tower_http::compression::CompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::AppState;
+use super::AppState;
 use crate::error::AppError;
 
 #[derive(Embed)]

@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
-use crate::AppState;
+use super::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 use crate::store::keys::{self, Access, KeyOwner};

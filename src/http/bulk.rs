@@ -6,9 +6,9 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::JsonBody;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::listing::{Selection, Walk};
 use crate::model::bulk::{BulkAction, BulkInput, BulkRequest, BulkTarget};

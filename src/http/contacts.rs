@@ -7,10 +7,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
 use super::openapi::Deleted;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::listing::{self, Selection};
 use crate::model::contact::{ContactInput, ContactView};

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::QueryMap;
-use crate::AppState;
 use crate::csvio::export::{self, Format};
 use crate::error::{AppError, AppResult};
 use crate::listing::Selection;

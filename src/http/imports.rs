@@ -11,9 +11,9 @@ use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::QueryMap;
-use crate::AppState;
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
 use crate::store::imports::ImportView;
@@ -267,7 +267,7 @@ pub async fn create(
         .db
         .write(move |tx| imports::create(tx, &key, org, &options, &source))
         .await?;
-    crate::csvio::spawn(state.clone(), id.clone());
+    state.importer().spawn(id.clone());
     Ok((
         StatusCode::ACCEPTED,
         Json(ImportQueued {

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::AppState;
+use super::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::contact::Field;
 use crate::model::inbound::{Inbound, classify, twilio_signature_valid};

@@ -22,7 +22,7 @@ use tower::timeout::error::Elapsed;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::{RequestBodyTimeoutLayer, ResponseBodyTimeoutLayer};
 
-use crate::AppState;
+use super::AppState;
 use crate::config::LimitsConfig;
 use crate::error::{AppError, AppResult};
 

@@ -8,9 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::contacts::contact_id;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::contact::ContactView;
 use crate::model::time::format_ms;

@@ -6,8 +6,8 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::time::format_ms;
 use crate::store::keys;

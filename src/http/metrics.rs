@@ -10,7 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use crate::AppState;
+use super::AppState;
 use crate::error::AppError;
 use crate::metrics::{self, Metrics};
 

@@ -16,6 +16,7 @@ pub mod notes;
 pub mod openapi;
 pub mod segments;
 pub mod serve;
+pub mod state;
 pub mod tags;
 pub mod webhooks;
 
@@ -30,8 +31,8 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::AppState;
 use crate::error::AppError;
+pub use state::AppState;
 
 /// The API under `/api`, each route registered from its handler's
 /// annotation, so a route cannot exist without its place in the document.

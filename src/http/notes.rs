@@ -8,11 +8,11 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::contacts::contact_id;
 use super::extract::{JsonBody, QueryMap};
 use super::openapi::Deleted;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::note::parse_note_body;

@@ -7,10 +7,10 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::JsonBody;
 use super::openapi::Deleted;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::listing;
 use crate::model::segment;

@@ -6,9 +6,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::JsonBody;
-use crate::AppState;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
 use crate::store::tags;

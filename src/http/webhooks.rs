@@ -9,10 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::AppState;
 use super::auth::Auth;
 use super::extract::{JsonBody, QueryMap};
 use super::openapi::Deleted;
-use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::webhook::WebhookPatch;

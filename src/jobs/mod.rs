@@ -10,14 +10,46 @@ pub mod twilio;
 pub mod webhooks;
 pub mod worker;
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Notify;
 
 use crate::config::{LookupConfig, LookupProvider};
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::model::fields::Phone;
 use crate::store::lookups::{Answer, Inline};
 
 pub use worker::start;
+
+/// Wakes the background workers after a commit. Only a hint: the tables
+/// they read are the truth.
+#[derive(Default)]
+pub struct Wake {
+    pub search: Arc<Notify>,
+    pub lookups: Arc<Notify>,
+    pub webhooks: Arc<Notify>,
+}
+
+impl Wake {
+    /// Tells every worker that new rows may be waiting.
+    pub fn all(&self) {
+        self.search.notify_one();
+        self.lookups.notify_one();
+        self.webhooks.notify_one();
+    }
+}
+
+/// What the lookup worker works with.
+#[derive(Clone)]
+pub struct LookupWorker {
+    pub db: Db,
+    pub config: LookupConfig,
+    /// The provider and paused state the API reports.
+    pub status: Arc<Status>,
+    /// Notified after commits that may have queued a job.
+    pub wake: Arc<Notify>,
+}
 
 /// Why a lookup gave no answer.
 #[derive(Debug, Clone, PartialEq)]

@@ -25,9 +25,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::{LookupError, LookupResult, Provider};
-use crate::AppState;
+use super::{LookupError, LookupResult, LookupWorker, Provider, Status};
 use crate::config::LookupConfig;
+use crate::db::Db;
 use crate::error::AppResult;
 use crate::model::time::now_ms;
 use crate::store::lookups::{self, Job};
@@ -47,7 +47,9 @@ const RECORD_BATCH: usize = 256;
 const MAX_BACKOFF_MS: u64 = 10 * 60 * 1000;
 
 struct Ctx {
-    state: AppState,
+    db: Db,
+    status: Arc<Status>,
+    wake: Arc<tokio::sync::Notify>,
     provider: Provider,
     cfg: LookupConfig,
     rate: RateLimit,
@@ -55,10 +57,10 @@ struct Ctx {
 
 /// Requeues jobs left `running` by a previous process, then starts the pool.
 /// The returned task ends after `cancel` fires and jobs in flight settle.
-pub async fn start(state: AppState, cancel: CancellationToken) -> AppResult<JoinHandle<()>> {
-    let cfg = state.config.lookups.clone();
+pub async fn start(worker: LookupWorker, cancel: CancellationToken) -> AppResult<JoinHandle<()>> {
+    let cfg = worker.config;
     let provider = Provider::from_config(&cfg)?;
-    let requeued = state.db.write(|tx| lookups::requeue_running(tx)).await?;
+    let requeued = worker.db.write(|tx| lookups::requeue_running(tx)).await?;
     if requeued > 0 {
         tracing::info!(
             requeued,
@@ -73,7 +75,9 @@ pub async fn start(state: AppState, cancel: CancellationToken) -> AppResult<Join
     );
     let ctx = Arc::new(Ctx {
         rate: RateLimit::new(cfg.rate),
-        state,
+        db: worker.db,
+        status: worker.status,
+        wake: worker.wake,
         provider,
         cfg,
     });
@@ -94,7 +98,7 @@ pub async fn start(state: AppState, cancel: CancellationToken) -> AppResult<Join
 /// transaction.
 async fn wait_until_due(ctx: &Ctx, cancel: &CancellationToken) {
     while !cancel.is_cancelled() {
-        let wait = match ctx.state.db.read(lookups::next_due).await {
+        let wait = match ctx.db.read(lookups::next_due).await {
             Err(_) => return,
             Ok(Some(t)) if t <= now_ms() => return,
             Ok(Some(t)) => {
@@ -103,7 +107,7 @@ async fn wait_until_due(ctx: &Ctx, cancel: &CancellationToken) {
             Ok(None) => POLL,
         };
         tokio::select! {
-            () = ctx.state.wake.lookups.notified() => {}
+            () = ctx.wake.notified() => {}
             () = tokio::time::sleep(wait) => {}
             () = cancel.cancelled() => {}
         }
@@ -120,7 +124,6 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
         // writer, which every request waits for, only writes them.
         let c = ctx.clone();
         let mut answers = ctx
-            .state
             .db
             .read(move |conn| {
                 let jobs = lookups::due(conn, now_ms(), LOCAL_BATCH)?;
@@ -136,7 +139,6 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
             .unwrap_or_default();
         let c = ctx.clone();
         let settled = ctx
-            .state
             .db
             .write(move |tx| {
                 let jobs = lookups::due(tx, now_ms(), LOCAL_BATCH)?;
@@ -184,16 +186,15 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
     let mut claimed: VecDeque<Job> = VecDeque::new();
     loop {
         while running.try_join_next().is_some() {}
-        if cancel.is_cancelled() || ctx.state.lookups.is_paused() {
+        if cancel.is_cancelled() || ctx.status.is_paused() {
             break;
         }
         if claimed.is_empty() {
             wait_until_due(&ctx, &cancel).await;
-            if cancel.is_cancelled() || ctx.state.lookups.is_paused() {
+            if cancel.is_cancelled() || ctx.status.is_paused() {
                 break;
             }
             let got = ctx
-                .state
                 .db
                 .write(move |tx| lookups::claim(tx, now_ms(), concurrency))
                 .await;
@@ -216,7 +217,7 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
             permit = slots.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
             () = cancel.cancelled() => break,
         };
-        if ctx.state.lookups.is_paused() {
+        if ctx.status.is_paused() {
             break;
         }
         let job = claimed.pop_front().expect("not empty");
@@ -228,7 +229,6 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
             // not worth a request.
             let job_ = job.clone();
             let wanted = ctx
-                .state
                 .db
                 .read(move |conn| lookups::is_current(conn, &job_))
                 .await
@@ -239,7 +239,7 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
                 None
             };
             if let Some(Err(LookupError::Unauthorized(reason))) = &result
-                && ctx.state.lookups.pause(reason)
+                && ctx.status.pause(reason)
             {
                 tracing::error!(
                     "lookups paused: {reason}. Queued lookups are kept; restart Roster with working credentials to resume"
@@ -249,7 +249,7 @@ async fn run_remote(ctx: Arc<Ctx>, cancel: CancellationToken) {
             drop(permit);
         });
     }
-    if ctx.state.lookups.is_paused() {
+    if ctx.status.is_paused() {
         // Paused until restart: jobs stay queued, unspent.
         hand_back(&ctx, &mut claimed).await;
         cancel.cancelled().await;
@@ -277,7 +277,6 @@ async fn hand_back(ctx: &Ctx, claimed: &mut VecDeque<Job>) {
     }
     let jobs: Vec<Job> = claimed.drain(..).collect();
     let released = ctx
-        .state
         .db
         .write(move |tx| {
             for job in &jobs {
@@ -305,7 +304,6 @@ async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<L
         loop {
             let (c, batch) = (ctx.clone(), batch.clone());
             let written = ctx
-                .state
                 .db
                 .write(move |tx| {
                     let mut requeued = false;
@@ -317,7 +315,7 @@ async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<L
                 .await;
             match written {
                 // A retry may be due before the dispatcher's next poll.
-                Ok(true) => ctx.state.wake.lookups.notify_one(),
+                Ok(true) => ctx.wake.notify_one(),
                 Ok(false) => {}
                 // Kept until space is back (or the server stops).
                 Err(err) if err.is_disk_full() && !inbox.is_closed() => {

@@ -21,7 +21,6 @@ use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 use tokio_util::sync::CancellationToken;
 
-use crate::AppState;
 use crate::db::{Db, run_blocking};
 use crate::error::{AppError, AppResult};
 use crate::health::Part;
@@ -428,9 +427,20 @@ fn open_writer(index: &Index) -> Result<IndexWriter, BatchError> {
         .map_err(BatchError::index)
 }
 
+/// What the index writer works with.
+#[derive(Clone)]
+pub struct Indexer {
+    pub db: Db,
+    pub data_dir: PathBuf,
+    /// Where readers find the index, and its state.
+    pub search: Arc<Search>,
+    /// Notified after commits that may have written outbox rows.
+    pub wake: Arc<tokio::sync::Notify>,
+}
+
 /// Opens (or rebuilds) the index, then runs the index writer until `stop`.
-pub async fn run_writer(state: AppState, stop: CancellationToken) {
-    let data_dir = state.config.data.data_dir.clone();
+pub async fn run_writer(state: Indexer, stop: CancellationToken) {
+    let data_dir = state.data_dir.clone();
     let dir = data_dir.clone();
     let opened = run_blocking(move || Ok(open(&dir))).await;
     let opened = match opened {
@@ -547,7 +557,7 @@ pub async fn run_writer(state: AppState, stop: CancellationToken) {
             continue;
         }
         tokio::select! {
-            () = state.wake.search.notified() => {}
+            () = state.wake.notified() => {}
             () = tokio::time::sleep(POLL) => {}
             () = stop.cancelled() => {}
         }
