@@ -5,6 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -14,6 +16,11 @@ use crate::listing::{Selection, Walk};
 use crate::model::bulk::{BulkAction, BulkInput, BulkRequest, BulkTarget};
 use crate::model::{ContactFilter, SortBy};
 use crate::store::{bulk, contacts};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(run))
+}
 
 /// Contacts per transaction: short enough that other writers are not held
 /// up for long, large enough to amortize the commit.

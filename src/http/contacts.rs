@@ -6,6 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -17,6 +19,15 @@ use crate::model::contact::{ContactInput, ContactView};
 use crate::model::filter::{FilterQuery, PageQuery};
 use crate::model::{ContactPatch, ListParams, Mode};
 use crate::store::contacts::{self, Page, Source};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(opt_out))
+        .routes(routes!(opt_in))
+}
 
 /// A contact id from the path, or 404.
 pub fn contact_id(raw: &str) -> AppResult<String> {

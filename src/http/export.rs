@@ -14,6 +14,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -25,6 +27,14 @@ use crate::model::ContactFilter;
 use crate::model::filter::FilterQuery;
 use crate::model::time::{format_ms, now_ms};
 use crate::store::keys;
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(export))
+        .routes(routes!(link))
+        .routes(routes!(download))
+}
 
 /// What a download link exports: resolved when the link is made, so the
 /// download needs no key.

@@ -1,7 +1,7 @@
 //! `/api/contacts/import`, `/api/imports` and `/api/imports/preview`.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -10,6 +10,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tokio::io::AsyncWriteExt;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -18,6 +20,23 @@ use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
 use crate::store::imports::ImportView;
 use crate::store::{imports, new_id};
+
+/// This module's routes; uploads and previews carry their own body limits.
+pub fn router() -> OpenApiRouter<AppState> {
+    let uploads = OpenApiRouter::new()
+        // Uploads stream to disk with their own size limit.
+        .routes(routes!(create))
+        .layer(DefaultBodyLimit::disable());
+    let previews = OpenApiRouter::new()
+        .routes(routes!(preview))
+        // The file part has its own limit; the body may carry a little more.
+        .layer(DefaultBodyLimit::max(MAX_PREVIEW + 64 * 1024));
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(get, cancel))
+        .merge(uploads)
+        .merge(previews)
+}
 
 /// Largest `options` part of a multipart upload.
 const MAX_OPTIONS: usize = 64 * 1024;

@@ -11,6 +11,8 @@ use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use crate::error::{AppError, AppResult};
@@ -19,6 +21,11 @@ use crate::model::inbound::{Inbound, classify, twilio_signature_valid};
 use crate::model::{ContactPatch, Phone};
 use crate::store::contacts::{self, Source};
 use crate::store::{orgs, timeline};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(twilio_inbound))
+}
 
 pub const TWILIO_INBOUND_PATH: &str = "/api/webhooks/twilio/inbound";
 /// Longest message body kept on the timeline (Twilio's own limit is 1600).

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -15,6 +17,13 @@ use crate::error::{AppError, AppResult};
 use crate::model::contact::ContactView;
 use crate::model::time::format_ms;
 use crate::store::{contacts, lookups};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(latest, requeue))
+        .routes(routes!(status))
+}
 
 /// A contact's latest lookup job.
 #[derive(Debug, Serialize, ToSchema)]

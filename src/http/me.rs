@@ -5,12 +5,19 @@ use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
 use crate::error::{AppError, AppResult};
 use crate::model::time::format_ms;
 use crate::store::keys;
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Me {

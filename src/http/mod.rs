@@ -29,55 +29,29 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use crate::error::AppError;
 pub use state::AppState;
 
-/// The API under `/api`, each route registered from its handler's
-/// annotation, so a route cannot exist without its place in the document.
+/// The API under `/api`: each resource module's routes, registered from
+/// its handlers' annotations, so a route cannot exist without its place in
+/// the document.
 pub fn api() -> OpenApiRouter<AppState> {
-    let uploads = OpenApiRouter::new()
-        // Uploads stream to disk with their own size limit.
-        .routes(routes!(imports::create))
-        .layer(DefaultBodyLimit::disable());
-    let previews = OpenApiRouter::new()
-        .routes(routes!(imports::preview))
-        // The file part has its own limit; the body may carry a little more.
-        .layer(DefaultBodyLimit::max(imports::MAX_PREVIEW + 64 * 1024));
     let api = OpenApiRouter::new()
-        .routes(routes!(openapi::serve))
-        .routes(routes!(me::get))
-        .routes(routes!(contacts::list, contacts::create))
-        .routes(routes!(contacts::get, contacts::update, contacts::delete))
-        .routes(routes!(contacts::opt_out))
-        .routes(routes!(contacts::opt_in))
-        .routes(routes!(bulk::run))
-        .routes(routes!(notes::list, notes::create))
-        .routes(routes!(notes::update, notes::delete))
-        .routes(routes!(notes::timeline))
-        .routes(routes!(segments::list, segments::create))
-        .routes(routes!(segments::get, segments::update, segments::delete))
-        .routes(routes!(tags::list))
-        .routes(routes!(tags::rename, tags::delete_tag_named_rename))
-        .routes(routes!(tags::delete))
-        .routes(routes!(webhooks::list, webhooks::create))
-        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
-        .routes(routes!(webhooks::rotate_secret))
-        .routes(routes!(webhooks::test))
-        .routes(routes!(webhooks::deliveries))
-        .routes(routes!(webhooks::retry))
-        .routes(routes!(inbound::twilio_inbound))
-        .routes(routes!(lookups::latest, lookups::requeue))
-        .routes(routes!(lookups::status))
-        .routes(routes!(export::export))
-        .routes(routes!(export::link))
-        .routes(routes!(export::download))
-        .routes(routes!(imports::list))
-        .routes(routes!(imports::get, imports::cancel))
-        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY))
-        .merge(uploads)
-        .merge(previews);
+        .merge(openapi::router())
+        .merge(me::router())
+        .merge(contacts::router())
+        .merge(bulk::router())
+        .merge(notes::router())
+        .merge(segments::router())
+        .merge(tags::router())
+        .merge(webhooks::router())
+        .merge(inbound::router())
+        .merge(lookups::router())
+        .merge(export::router())
+        .merge(imports::router())
+        // A module's own limit (uploads) is nearer the handler, so it wins.
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BODY));
     // The outer router carries the document's `info`; `nest` keeps only paths.
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api", api)
 }

@@ -7,6 +7,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -19,6 +21,14 @@ use crate::model::note::parse_note_body;
 use crate::model::time::format_ms;
 use crate::store::notes::{self, Note};
 use crate::store::{contacts, timeline};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, delete))
+        .routes(routes!(timeline))
+}
 
 /// A note on a contact.
 #[derive(Debug, Serialize, ToSchema)]

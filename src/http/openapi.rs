@@ -15,8 +15,16 @@ use utoipa::openapi::{
     ResponseBuilder, Type,
 };
 use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::AppState;
 use crate::error::ErrorBody;
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(serve))
+}
 
 #[derive(OpenApi)]
 #[openapi(

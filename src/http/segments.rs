@@ -6,6 +6,8 @@ use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -16,6 +18,13 @@ use crate::listing;
 use crate::model::segment;
 use crate::model::time::format_ms;
 use crate::store::segments::{self, Segment};
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get, update, delete))
+}
 
 /// A saved filter and how many contacts it matches now.
 #[derive(Debug, Serialize, ToSchema)]

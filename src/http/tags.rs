@@ -5,6 +5,8 @@ use axum::extract::{Path, State};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Auth;
@@ -12,6 +14,14 @@ use super::extract::JsonBody;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
 use crate::store::tags;
+
+/// This module's routes, each registered from its annotation.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(rename, delete_tag_named_rename))
+        .routes(routes!(delete))
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TagList {
