@@ -10,17 +10,13 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::header::{CONTENT_TYPE, HOST};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use crate::error::{AppError, AppResult};
-use crate::model::contact::Field;
-use crate::model::inbound::{Inbound, classify, twilio_signature_valid};
-use crate::model::{ContactPatch, Phone};
-use crate::store::contacts::{self, Source};
-use crate::store::{orgs, timeline};
+use crate::model::inbound::{InboundSms, twilio_signature_valid};
+use crate::store::{inbound, orgs};
 
 /// This module's routes, each registered from its annotation.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -28,8 +24,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 pub const TWILIO_INBOUND_PATH: &str = "/api/webhooks/twilio/inbound";
-/// Longest message body kept on the timeline (Twilio's own limit is 1600).
-const MAX_STORED_BODY: usize = 2000;
 
 fn twiml() -> Response {
     (
@@ -150,7 +144,6 @@ pub async fn twilio_inbound(
         }
     })?;
     let params: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-
     if let Some(token) = org.twilio_auth_token.as_deref() {
         let urls = signed_urls(state.config.public_url.as_deref(), &headers, &uri);
         let valid = header(&headers, "x-twilio-signature")
@@ -162,69 +155,14 @@ pub async fn twilio_inbound(
             ));
         }
     }
-
-    let get = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+    let Some(sms) = InboundSms::from_form(&params)? else {
+        tracing::info!(org = %org.name, "inbound message from a non-phone sender ignored");
+        return Ok(twiml());
     };
-    let from = get("From")
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| AppError::validation("From", "From is required"))?;
-    let text = get("Body").unwrap_or("");
-    let phone = match Phone::parse(from) {
-        Ok(p) => p,
-        Err(_) => {
-            // Short codes and alphanumeric senders cannot be contacts.
-            tracing::info!(org = %org.name, %from, "inbound message from a non-phone sender ignored");
-            return Ok(twiml());
-        }
-    };
-    let event = json!({
-        "from": phone.as_str(),
-        "to": get("To"),
-        "body": text.chars().take(MAX_STORED_BODY).collect::<String>(),
-        "messageSid": get("MessageSid"),
-    });
-    let kind = classify(text);
-    let message_sid = get("MessageSid").map(str::to_string);
     let org_key = org.org;
     let changed = state
         .db
-        .write(move |tx| {
-            let existing = contacts::id_by_phone(tx, org_key, phone.as_str())?;
-            match (kind, existing) {
-                (Inbound::OptOut, _) => {
-                    // Known senders are opted out; unknown ones are created
-                    // opted out so the number stays suppressed.
-                    let patch = ContactPatch {
-                        phone: Field::Set(phone),
-                        is_opted_in: Some(false),
-                        ..ContactPatch::default()
-                    };
-                    contacts::create_or_merge(tx, org_key, patch, Source::Keyword)?;
-                    Ok(true)
-                }
-                (Inbound::OptIn, Some(id)) => {
-                    contacts::set_opted_in(tx, org_key, &id, true, Source::Keyword)?;
-                    Ok(true)
-                }
-                (Inbound::Message, Some(id)) => {
-                    let duplicate = match &message_sid {
-                        Some(sid) => timeline::has_inbound_message(tx, org_key, &id, sid)?,
-                        None => false,
-                    };
-                    if !duplicate {
-                        timeline::record(tx, org_key, &id, "inbound_message", &event)?;
-                    }
-                    Ok(false)
-                }
-                // Unknown senders: nothing to opt in and no contact to note
-                // a message on; a stranger's text does not create a contact.
-                (Inbound::OptIn | Inbound::Message, None) => Ok(false),
-            }
-        })
+        .write(move |tx| inbound::apply(tx, org_key, sms))
         .await?;
     if changed {
         state.notify_writers();

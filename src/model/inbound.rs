@@ -1,9 +1,82 @@
-//! Inbound SMS: keyword classification and Twilio's request signature.
-//! No I/O.
+//! Inbound SMS: what a message asks for, what Roster does about it, and
+//! Twilio's request signature. No I/O.
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
 use sha1::Sha1;
+
+use super::Phone;
+use crate::error::{AppError, AppResult};
+
+/// Longest message body kept on the timeline (Twilio's own limit is 1600).
+const MAX_STORED_BODY: usize = 2000;
+
+/// An inbound message, read from Twilio's form fields.
+#[derive(Debug, Clone)]
+pub struct InboundSms {
+    pub from: Phone,
+    pub kind: Inbound,
+    pub message_sid: Option<String>,
+    /// What the sender's timeline records.
+    pub event: Value,
+}
+
+/// What an inbound message does, given whether its sender is a contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Opt the sender out; an unknown sender is created opted out, so the
+    /// number stays suppressed.
+    OptOut,
+    /// Opt the contact back in.
+    OptIn(String),
+    /// Record the message on the contact's timeline (once per message id).
+    Record(String),
+    /// Nothing: no contact to opt in or to note a message on; a stranger's
+    /// text does not create a contact.
+    Ignore,
+}
+
+impl InboundSms {
+    /// From the form's fields; None for a sender that cannot be a contact
+    /// (a short code, an alphanumeric sender). `From` is required.
+    pub fn from_form(params: &[(String, String)]) -> AppResult<Option<Self>> {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let from = get("From")
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| AppError::validation("From", "From is required"))?;
+        let Ok(phone) = Phone::parse(from) else {
+            return Ok(None);
+        };
+        let text = get("Body").unwrap_or("");
+        Ok(Some(Self {
+            event: json!({
+                "from": phone.as_str(),
+                "to": get("To"),
+                "body": text.chars().take(MAX_STORED_BODY).collect::<String>(),
+                "messageSid": get("MessageSid"),
+            }),
+            from: phone,
+            kind: classify(text),
+            message_sid: get("MessageSid").map(str::to_string),
+        }))
+    }
+
+    /// What this message does when its sender is the contact `existing`.
+    pub fn effect(&self, existing: Option<String>) -> Effect {
+        match (self.kind, existing) {
+            (Inbound::OptOut, _) => Effect::OptOut,
+            (Inbound::OptIn, Some(id)) => Effect::OptIn(id),
+            (Inbound::Message, Some(id)) => Effect::Record(id),
+            (Inbound::OptIn | Inbound::Message, None) => Effect::Ignore,
+        }
+    }
+}
 
 /// What an inbound message asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +172,32 @@ mod tests {
         for w in ["stop please", "", "yes!", "hello"] {
             assert_eq!(classify(w), Inbound::Message, "{w}");
         }
+    }
+
+    #[test]
+    fn effects_follow_the_keyword_and_the_sender() {
+        let sms = |body: &str| {
+            InboundSms::from_form(&p(&[("From", "+19195550100"), ("Body", body)]))
+                .unwrap()
+                .unwrap()
+        };
+        let known = || Some("c1".to_string());
+        assert_eq!(sms("STOP").effect(None), Effect::OptOut);
+        assert_eq!(sms("stop").effect(known()), Effect::OptOut);
+        assert_eq!(sms("START").effect(known()), Effect::OptIn("c1".into()));
+        assert_eq!(sms("START").effect(None), Effect::Ignore);
+        assert_eq!(sms("hi").effect(known()), Effect::Record("c1".into()));
+        assert_eq!(sms("hi").effect(None), Effect::Ignore);
+        let long = sms(&"x".repeat(5000));
+        assert_eq!(long.event["body"].as_str().unwrap().len(), MAX_STORED_BODY);
+        assert_eq!(long.event["from"], "+19195550100");
+        // A short code is no contact; a missing sender is a 400.
+        assert!(
+            InboundSms::from_form(&p(&[("From", "12345"), ("Body", "STOP")]))
+                .unwrap()
+                .is_none()
+        );
+        assert!(InboundSms::from_form(&p(&[("Body", "STOP")])).is_err());
     }
 
     #[test]

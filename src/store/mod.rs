@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod contacts;
 pub mod imports;
+pub mod inbound;
 pub mod keys;
 pub mod lookups;
 pub mod maintenance;
