@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use super::mapping::{CUSTOM_PREFIX, render_value};
 use crate::error::{AppError, AppResult, quote};
 use crate::listing::Walk;
+use crate::model::contact::{FIELDS, FieldDef, FieldValue, Kind};
 use crate::model::time::format_ms;
 use crate::model::{Contact, ContactFilter, SortBy};
 use crate::search::Search;
@@ -42,76 +43,23 @@ impl Format {
     }
 }
 
-/// The fixed CSV columns, before one `customFields.<key>` column per key.
-pub const COLUMNS: &[&str] = &[
-    "id",
-    "phone",
-    "email",
-    "firstName",
-    "lastName",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "tags",
-    "timezone",
-    "isOptedIn",
-    "optedOutAt",
-    "isStarred",
-    "isArchived",
-    "isTextable",
-    "lineType",
-    "lookupStatus",
-    "lookedUpAt",
-    "createdAt",
-    "updatedAt",
-];
-
-fn opt(s: &Option<String>) -> &str {
-    s.as_deref().unwrap_or("")
+/// The fixed CSV columns, before one `customFields.<key>` column per key:
+/// the exported fields of [`FIELDS`].
+pub fn columns() -> impl Iterator<Item = &'static FieldDef> {
+    FIELDS.iter().filter(|f| f.exported)
 }
 
 /// A contact's CSV cells, any that a spreadsheet would run as a formula
 /// neutralized (see [`super::formula`]), the phone (E.164) aside.
 fn csv_row(c: &Contact, keys: &[String]) -> Vec<String> {
-    let mut row = raw_row(c, keys);
-    for (i, cell) in row.iter_mut().enumerate() {
-        if i != PHONE_COLUMN
-            && let std::borrow::Cow::Owned(safe) = super::formula::neutralize(cell)
-        {
-            *cell = safe;
+    let mut row = Vec::with_capacity(FIELDS.len() + keys.len());
+    let mut phone = None;
+    for (f, value) in FIELDS.iter().zip(c.values()).filter(|(f, _)| f.exported) {
+        if f.api == "phone" {
+            phone = Some(row.len());
         }
+        row.push(cell(f.kind, value));
     }
-    row
-}
-
-/// Where the phone is in [`COLUMNS`].
-const PHONE_COLUMN: usize = 1;
-
-fn raw_row(c: &Contact, keys: &[String]) -> Vec<String> {
-    let mut row = vec![
-        c.id.clone(),
-        opt(&c.phone).to_string(),
-        opt(&c.email).to_string(),
-        opt(&c.first_name).to_string(),
-        opt(&c.last_name).to_string(),
-        opt(&c.address).to_string(),
-        opt(&c.city).to_string(),
-        opt(&c.state).to_string(),
-        opt(&c.zip).to_string(),
-        c.tags.as_slice().join(";"),
-        opt(&c.timezone).to_string(),
-        c.is_opted_in.to_string(),
-        c.opted_out_at.map(format_ms).unwrap_or_default(),
-        c.is_starred.to_string(),
-        c.is_archived.to_string(),
-        c.is_textable.map(|b| b.to_string()).unwrap_or_default(),
-        opt(&c.line_type).to_string(),
-        opt(&c.lookup_status).to_string(),
-        c.looked_up_at.map(format_ms).unwrap_or_default(),
-        format_ms(c.created_at),
-        format_ms(c.updated_at),
-    ];
     for k in keys {
         row.push(
             c.custom_fields
@@ -121,7 +69,26 @@ fn raw_row(c: &Contact, keys: &[String]) -> Vec<String> {
                 .unwrap_or_default(),
         );
     }
+    for (i, cell) in row.iter_mut().enumerate() {
+        if Some(i) != phone
+            && let std::borrow::Cow::Owned(safe) = super::formula::neutralize(cell)
+        {
+            *cell = safe;
+        }
+    }
     row
+}
+
+/// One field's cell: empty for null, times in RFC 3339, tags joined by `;`.
+fn cell(kind: Kind, value: FieldValue<'_>) -> String {
+    match (kind, value) {
+        (Kind::Time | Kind::OptTime, FieldValue::Int(t)) => t.map(format_ms).unwrap_or_default(),
+        (_, FieldValue::Text(s)) => s.unwrap_or_default().to_string(),
+        (_, FieldValue::Int(n)) => n.map(|n| n.to_string()).unwrap_or_default(),
+        (_, FieldValue::Bool(b)) => b.map(|b| b.to_string()).unwrap_or_default(),
+        (_, FieldValue::Tags(t)) => t.as_slice().join(";"),
+        (_, FieldValue::CustomFields(_)) => String::new(),
+    }
 }
 
 fn io(e: impl std::fmt::Display) -> AppError {
@@ -155,7 +122,7 @@ pub fn write(
             search_custom_field_keys(conn, search, org, filter)?
         };
         let mut wtr = csv::WriterBuilder::new().from_writer(out);
-        let mut header: Vec<String> = COLUMNS.iter().map(|s| s.to_string()).collect();
+        let mut header: Vec<String> = columns().map(|f| f.api.to_string()).collect();
         header.extend(keys.iter().map(|k| format!("{CUSTOM_PREFIX}{k}")));
         wtr.write_record(&header).map_err(io)?;
         Sink::Csv(Box::new(wtr))
@@ -201,4 +168,29 @@ fn search_custom_field_keys(
         Ok(())
     })?;
     Ok(keys.into_iter().collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_exported_field_has_a_column_and_its_cell() {
+        let c = Contact::new(
+            "00000000-0000-7000-8000-000000000001".into(),
+            1,
+            1_700_000_000_000,
+        );
+        let header: Vec<&str> = columns().map(|f| f.api).collect();
+        let row = csv_row(&c, &[]);
+        assert_eq!(row.len(), header.len());
+        for f in FIELDS {
+            assert_eq!(header.contains(&f.api), f.exported, "{}", f.api);
+        }
+        let at = |api: &str| row[header.iter().position(|h| *h == api).unwrap()].clone();
+        assert_eq!(at("id"), c.id);
+        assert_eq!(at("isOptedIn"), "true");
+        assert_eq!(at("createdAt"), "2023-11-14T22:13:20.000Z");
+        assert_eq!(at("phone"), "");
+    }
 }

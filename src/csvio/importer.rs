@@ -376,7 +376,7 @@ impl Writer<'_> {
             if imports::status(tx, id)? != Some(Status::Running) {
                 return Ok(false);
             }
-            let mut counts = Batch::with_lookup(self.lookup);
+            let mut counts = Batch::answered_by(self.lookup.map(|l| l.provider));
             for p in batch {
                 self.write_row(tx, p, careful, &mut counts)?;
             }

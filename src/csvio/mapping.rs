@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::error::{AppError, AppResult, quote};
+use crate::model::contact::{FIELDS, FieldDef, Kind};
 use crate::model::fields::MAX_CUSTOM_FIELDS;
 
 /// Where a column's cells go.
@@ -32,87 +33,15 @@ impl Target {
     }
 }
 
-/// Header spellings (normalized: lower-case letters and digits only).
-const SYNONYMS: &[(&str, &[&str])] = &[
-    (
-        "firstName",
-        &["firstname", "first", "givenname", "fname", "forename"],
-    ),
-    (
-        "lastName",
-        &["lastname", "last", "surname", "familyname", "lname"],
-    ),
-    (
-        "phone",
-        &[
-            "phone",
-            "mobile",
-            "cell",
-            "phonenumber",
-            "mobilephone",
-            "mobilenumber",
-            "cellphone",
-            "cellnumber",
-            "telephone",
-            "tel",
-        ],
-    ),
-    ("email", &["email", "emailaddress"]),
-    (
-        "address",
-        &[
-            "address",
-            "street",
-            "streetaddress",
-            "address1",
-            "addressline1",
-        ],
-    ),
-    ("city", &["city", "town"]),
-    ("state", &["state", "statecode"]),
-    (
-        "zip",
-        &["zip", "zipcode", "postalcode", "postcode", "postal"],
-    ),
-    ("tags", &["tags", "tag", "labels"]),
-    ("timezone", &["timezone", "tz"]),
-    ("isStarred", &["isstarred", "starred"]),
-    ("isArchived", &["isarchived", "archived"]),
-    ("isOptedIn", &["isoptedin", "optedin"]),
-];
-
 const OPTED_OUT: &[&str] = &["optedout", "isoptedout", "optout", "unsubscribed"];
 
-/// Read-only fields of Roster's own export: skipped so an export imports
-/// back cleanly.
-const READ_ONLY: &[&str] = &[
-    "id",
-    "organizationid",
-    "istextable",
-    "linetype",
-    "lookupstatus",
-    "lookedupat",
-    "optedoutat",
-    "createdat",
-    "updatedat",
-];
-
-/// Explicit targets accepted by the `mapping` option.
-const FIELDS: &[&str] = &[
-    "phone",
-    "email",
-    "firstName",
-    "lastName",
-    "address",
-    "city",
-    "state",
-    "zip",
-    "tags",
-    "timezone",
-    "isStarred",
-    "isArchived",
-    "isOptedIn",
-];
+/// The fields a column can feed: the writable fields of [`FIELDS`] but
+/// the custom fields, which have a column per key.
+fn targets() -> impl Iterator<Item = &'static FieldDef> {
+    FIELDS
+        .iter()
+        .filter(|f| f.writable && f.kind != Kind::CustomFields)
+}
 
 /// Prefix of a header (or mapping target) naming a custom field key.
 pub const CUSTOM_PREFIX: &str = "customFields.";
@@ -151,8 +80,8 @@ pub fn parse_target(value: &Value, name: &str) -> AppResult<Target> {
     if s == "optedOut" {
         return Ok(Target::OptedOut);
     }
-    if let Some(f) = FIELDS.iter().find(|f| **f == s) {
-        return Ok(Target::Field(f));
+    if let Some(f) = targets().find(|f| f.api == s) {
+        return Ok(Target::Field(f.api));
     }
     if let Some(key) = custom_key(s) {
         return Ok(Target::Custom(key.to_string()));
@@ -162,7 +91,7 @@ pub fn parse_target(value: &Value, name: &str) -> AppResult<Target> {
         format!(
             "{} is not a target; use one of {}, optedOut, \"customFields.<key>\" or null to skip the column",
             quote(s),
-            FIELDS.join(", ")
+            targets().map(|f| f.api).collect::<Vec<_>>().join(", ")
         ),
     ))
 }
@@ -176,15 +105,16 @@ fn auto_target(header: &str) -> Target {
     if n.is_empty() {
         return Target::Ignore;
     }
-    for (field, names) in SYNONYMS {
-        if names.contains(&n.as_str()) {
-            return Target::Field(field);
-        }
+    let named = |f: &&FieldDef| normalize(f.api) == n || f.synonyms.contains(&n.as_str());
+    if let Some(f) = targets().find(named) {
+        return Target::Field(f.api);
     }
     if OPTED_OUT.contains(&n.as_str()) {
         return Target::OptedOut;
     }
-    if READ_ONLY.contains(&n.as_str()) {
+    // Roster's own export carries the read-only fields: skipped, so an
+    // export imports back cleanly.
+    if FIELDS.iter().filter(|f| !f.writable).any(|f| named(&f)) {
         return Target::Ignore;
     }
     Target::Custom(header.trim().to_string())
@@ -409,6 +339,26 @@ mod tests {
 
     fn plan(h: &[&str]) -> Plan {
         Plan::new(h.iter().map(|s| s.to_string()).collect(), &[]).unwrap()
+    }
+
+    #[test]
+    fn every_field_maps_from_its_api_name_and_synonyms() {
+        for f in FIELDS {
+            let want = if f.kind == Kind::CustomFields {
+                Target::Custom(f.api.to_string())
+            } else if f.writable {
+                Target::Field(f.api)
+            } else {
+                Target::Ignore
+            };
+            assert_eq!(auto_target(f.api), want, "{}", f.api);
+            for s in f.synonyms {
+                assert_eq!(auto_target(s), want, "{s}");
+            }
+            if f.writable && f.kind != Kind::CustomFields {
+                assert_eq!(parse_target(&Value::from(f.api), "m").unwrap(), want);
+            }
+        }
     }
 
     #[test]

@@ -79,13 +79,7 @@ pub struct Job {
     pub attempts: u32,
 }
 
-/// What the worker learned about a job's phone.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
-    /// None when the provider gives no verdict (`none`).
-    pub is_textable: Option<bool>,
-    pub line_type: Option<String>,
-}
+pub use crate::model::contact::Answer;
 
 /// A provider that answers without I/O (offline, none): the write path asks
 /// it directly instead of queueing a job.

@@ -68,11 +68,7 @@ pub fn pending_with_contacts(
     conn: &Connection,
     limit: usize,
 ) -> AppResult<Vec<(Entry, Option<Contact>)>> {
-    let columns = contacts::COLUMNS
-        .split(", ")
-        .map(|c| format!("c.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let columns = contacts::prefixed_columns();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT o.seq, o.org, o.contact_id, o.new, c.id IS NOT NULL, {columns}
            FROM (SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1) o

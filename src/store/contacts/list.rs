@@ -1,0 +1,515 @@
+//! The list queries: a filter's SQL plan, keyset pages, bounded walks and
+//! counts.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
+
+use super::counts::tag_count;
+use super::rows::{from_row, prefixed_columns};
+use crate::error::AppResult;
+use crate::model::{Contact, ContactFilter, Cursor, ListParams, SortBy, TagsLogic};
+
+/// A filter matching fewer contacts than this drives the query from its own
+/// index (tags, state or ZIP) and sorts the matches; above it, the query
+/// walks the sort index and checks each row, which finds a page of common
+/// matches quickly.
+const DRIVE_LIMIT: i64 = 1_000;
+
+/// Index entries a walk of the sort index reads at most for one page of a
+/// filter: past this, the search index answers the page (see `listing`).
+pub const WALK_BOUND: i64 = 1_000;
+
+/// Where a listing starts reading.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Drive {
+    /// Walk the `(org, sort field, id)` index in order.
+    SortIndex,
+    /// Start from the tag index rows of these tag placeholders.
+    Tags(String),
+    /// Start from one of the contacts indexes (state or ZIP).
+    Index(&'static str),
+}
+
+/// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
+/// and the plan chosen for it. `?1` is the org.
+pub struct Where {
+    pub clause: String,
+    pub params: Vec<SqlValue>,
+    pub drive: Drive,
+}
+
+/// The keyset index of a sort order.
+fn sort_index(sort: SortBy) -> &'static str {
+    match sort {
+        SortBy::UpdatedAt => "contacts_org_updated",
+        SortBy::CreatedAt => "contacts_org_created",
+    }
+}
+
+impl Where {
+    /// The `FROM` of a listing in `sort` order.
+    pub fn sorted_source(&self, sort: SortBy) -> String {
+        match &self.drive {
+            Drive::SortIndex => format!("contacts c INDEXED BY {}", sort_index(sort)),
+            other => drive_source(other),
+        }
+    }
+
+    /// The `FROM` of a count.
+    pub fn source(&self) -> String {
+        drive_source(&self.drive)
+    }
+}
+
+/// The `FROM` clause a plan reads through (any order).
+fn drive_source(drive: &Drive) -> String {
+    match drive {
+        Drive::SortIndex => "contacts c".to_string(),
+        // CROSS JOIN keeps the tag rows as the outer loop.
+        Drive::Tags(tags) => format!(
+            "(SELECT DISTINCT contact_id FROM contact_tags WHERE org = ?1 AND tag IN ({tags})) d \
+                 CROSS JOIN contacts c ON c.id = d.contact_id"
+        ),
+        Drive::Index(index) => format!("contacts c INDEXED BY {index}"),
+    }
+}
+
+/// The index that holds exactly the contacts with a flag's value, and the
+/// predicate it is partial on: `(flag, value) -> (index, predicate)`. The
+/// rare side of each flag in most lists has its own small index, so a
+/// filter on it (opted out, not textable, no email, no phone) reads only
+/// the contacts it matches; email and phone presence use the uniqueness
+/// indexes.
+fn flag_index(flag: Flag, value: bool) -> Option<(&'static str, &'static str)> {
+    match (flag, value) {
+        (Flag::OptedOut, true) => Some(("contacts_org_opted_out", "is_opted_in = 0")),
+        (Flag::Textable, false) => Some(("contacts_org_not_textable", "is_textable = 0")),
+        (Flag::HasEmail, false) => Some(("contacts_org_no_email", "email IS NULL")),
+        (Flag::HasEmail, true) => Some(("contacts_org_email", "email_key IS NOT NULL")),
+        (Flag::HasPhone, false) => Some(("contacts_org_no_phone", "phone IS NULL")),
+        (Flag::HasPhone, true) => Some(("contacts_org_phone", "phone IS NOT NULL")),
+        (Flag::OptedOut, false) | (Flag::Textable, true) => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Flag {
+    OptedOut,
+    Textable,
+    HasEmail,
+    HasPhone,
+}
+
+/// How many contacts (up to [`DRIVE_LIMIT`]) a partial index holds.
+fn probe_partial(conn: &Connection, index: &str, predicate: &str, org: i64) -> AppResult<i64> {
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM contacts INDEXED BY {index}
+          WHERE org = ?1 AND {predicate} LIMIT {DRIVE_LIMIT})"
+    );
+    Ok(conn.prepare_cached(&sql)?.query_row([org], |r| r.get(0))?)
+}
+
+/// How many contacts (up to [`DRIVE_LIMIT`]) an index range holds: a cheap,
+/// bounded probe of a filter's selectivity.
+fn probe(
+    conn: &Connection,
+    index: &str,
+    column: &str,
+    org: i64,
+    values: &[String],
+) -> AppResult<i64> {
+    let placeholders: Vec<String> = (0..values.len()).map(|i| format!("?{}", i + 2)).collect();
+    let sql = format!(
+        "SELECT count(*) FROM (SELECT 1 FROM contacts INDEXED BY {index}
+          WHERE org = ?1 AND {column} IN ({}) LIMIT {DRIVE_LIMIT})",
+        placeholders.join(", ")
+    );
+    let mut args: Vec<SqlValue> = vec![SqlValue::Integer(org)];
+    args.extend(values.iter().map(|v| SqlValue::Text(v.clone())));
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+}
+
+/// Builds the query for `filter` (never `search`, which the search index
+/// answers). The tag filter picks its plan from the tag counts.
+pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<Where> {
+    let mut clause = String::from("c.org = ?1");
+    let mut params: Vec<SqlValue> = vec![SqlValue::Integer(org)];
+    let push = |params: &mut Vec<SqlValue>, v: SqlValue| {
+        params.push(v);
+        params.len()
+    };
+    // The most selective of the indexed filters drives, if it is selective
+    // enough; otherwise the sort index does.
+    let mut drive = Drive::SortIndex;
+    let mut best = DRIVE_LIMIT;
+    if !filter.states.is_empty() {
+        let n = probe(conn, "contacts_org_state", "state", org, &filter.states)?;
+        if n < best {
+            best = n;
+            drive = Drive::Index("contacts_org_state");
+        }
+    }
+    if let Some(zip) = &filter.zip {
+        let n = probe(
+            conn,
+            "contacts_org_zip",
+            "zip",
+            org,
+            std::slice::from_ref(zip),
+        )?;
+        if n < best {
+            best = n;
+            drive = Drive::Index("contacts_org_zip");
+        }
+    }
+    let mut drive_predicate = None;
+    for (flag, value) in [
+        (Flag::OptedOut, filter.opted_out),
+        (Flag::Textable, filter.is_textable),
+        (Flag::HasEmail, filter.has_email),
+        (Flag::HasPhone, filter.has_phone),
+    ] {
+        let Some((index, predicate)) = value.and_then(|v| flag_index(flag, v)) else {
+            continue;
+        };
+        let n = probe_partial(conn, index, predicate, org)?;
+        if n < best {
+            best = n;
+            drive = Drive::Index(index);
+            drive_predicate = Some(predicate);
+        }
+    }
+
+    if !filter.tags.is_empty() {
+        let counts: Vec<i64> = filter
+            .tags
+            .iter()
+            .map(|t| tag_count(conn, org, t))
+            .collect::<AppResult<_>>()?;
+        let estimate = match filter.tags_logic {
+            TagsLogic::Or => counts.iter().sum::<i64>(),
+            TagsLogic::And => counts.iter().copied().min().unwrap_or(0),
+        };
+        let by_tags = estimate < best;
+        match filter.tags_logic {
+            TagsLogic::Or => {
+                let placeholders: Vec<String> = filter
+                    .tags
+                    .iter()
+                    .map(|t| format!("?{}", push(&mut params, SqlValue::Text(t.clone()))))
+                    .collect();
+                if by_tags {
+                    // The join yields exactly the tagged contacts.
+                    drive = Drive::Tags(placeholders.join(", "));
+                } else {
+                    clause.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND t.contact_id = c.id)",
+                        placeholders.join(", ")
+                    ));
+                }
+            }
+            TagsLogic::And => {
+                // Drive from the rarest tag; probe the others.
+                let mut order: Vec<usize> = (0..filter.tags.len()).collect();
+                order.sort_by_key(|&i| counts[i]);
+                for (n, &i) in order.iter().enumerate() {
+                    let p = push(&mut params, SqlValue::Text(filter.tags[i].clone()));
+                    if by_tags && n == 0 {
+                        drive = Drive::Tags(format!("?{p}"));
+                    } else {
+                        clause.push_str(&format!(
+                            " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND t.contact_id = c.id)"
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(b) = filter.is_textable {
+        clause.push_str(if b {
+            " AND c.is_textable = 1"
+        } else {
+            " AND c.is_textable = 0"
+        });
+    }
+    if let Some(b) = filter.opted_out {
+        clause.push_str(if b {
+            " AND c.is_opted_in = 0"
+        } else {
+            " AND c.is_opted_in = 1"
+        });
+    }
+    if let Some(b) = filter.has_email {
+        clause.push_str(if b {
+            " AND c.email IS NOT NULL"
+        } else {
+            " AND c.email IS NULL"
+        });
+    }
+    if let Some(b) = filter.has_phone {
+        clause.push_str(if b {
+            " AND c.phone IS NOT NULL"
+        } else {
+            " AND c.phone IS NULL"
+        });
+    }
+    if !filter.states.is_empty() {
+        let placeholders: Vec<String> = filter
+            .states
+            .iter()
+            .map(|s| format!("?{}", push(&mut params, SqlValue::Text(s.clone()))))
+            .collect();
+        clause.push_str(&format!(" AND c.state IN ({})", placeholders.join(", ")));
+    }
+    if let Some(zip) = &filter.zip {
+        let p = push(&mut params, SqlValue::Text(zip.clone()));
+        clause.push_str(&format!(" AND c.zip = ?{p}"));
+    }
+    if let (Drive::Index(_), Some(predicate)) = (&drive, drive_predicate) {
+        // Said in the index's own words, so SQLite may read through it.
+        clause.push_str(&format!(" AND c.{predicate}"));
+    }
+    Ok(Where {
+        clause,
+        params,
+        drive,
+    })
+}
+
+/// One page of a listing.
+#[derive(Debug)]
+pub struct Page {
+    pub contacts: Vec<Contact>,
+    pub has_more: bool,
+    pub total: Option<i64>,
+}
+
+impl Page {
+    /// Where the next page starts in the order of `sort`; None on the last.
+    pub fn next_cursor(&self, sort: SortBy) -> Option<Cursor> {
+        match (self.has_more, self.contacts.last()) {
+            (true, Some(last)) => Some(Cursor::after(last, sort)),
+            _ => None,
+        }
+    }
+}
+
+/// Lists contacts matching `filter` in the documented order (sort field
+/// descending, then id descending), by keyset or offset.
+pub fn list(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    params: &ListParams,
+) -> AppResult<Page> {
+    let col = params.sort_by.column();
+    let mut w = build_where(conn, org, filter)?;
+    let total = if params.include_total {
+        Some(count(conn, org, filter)?)
+    } else {
+        None
+    };
+    if let Some(Cursor { ts, id }) = &params.cursor {
+        w.params.push(SqlValue::Integer(*ts));
+        let a = w.params.len();
+        w.params.push(SqlValue::Text(id.clone()));
+        let b = w.params.len();
+        w.clause
+            .push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{b})"));
+    }
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        prefixed_columns(),
+        w.sorted_source(params.sort_by),
+        w.clause,
+        params.limit + 1
+    );
+    if params.cursor.is_none() && params.offset > 0 {
+        sql.push_str(&format!(" OFFSET {}", params.offset));
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut contacts: Vec<Contact> = stmt
+        .query_map(params_from_iter(w.params.iter()), from_row)?
+        .collect::<Result<_, _>>()?;
+    let has_more = contacts.len() > params.limit as usize;
+    contacts.truncate(params.limit as usize);
+    Ok(Page {
+        contacts,
+        has_more,
+        total,
+    })
+}
+
+/// [`list`], unless the page would need a walk of the sort index longer
+/// than [`WALK_BOUND`] entries: then None, and the caller asks the search
+/// index. Offset pages and unfiltered or index-driven listings always answer.
+pub fn list_bounded(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    params: &ListParams,
+) -> AppResult<Option<Page>> {
+    let w = build_where(conn, org, filter)?;
+    if w.drive != Drive::SortIndex || filter.is_empty() || params.offset > 0 {
+        return list(conn, org, filter, params).map(Some);
+    }
+    let col = params.sort_by.column();
+    let index = sort_index(params.sort_by);
+    // The window: the next WALK_BOUND entries of the sort index, after the
+    // cursor; `?1` is the org, the cursor's placeholders start at `first`.
+    let window = |first: usize| {
+        let after = if params.cursor.is_some() {
+            format!(" AND ({col}, id) < (?{first}, ?{})", first + 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "SELECT rowid FROM contacts INDEXED BY {index} WHERE org = ?1{after}
+              ORDER BY {col} DESC, id DESC LIMIT {WALK_BOUND}"
+        )
+    };
+    let cursor_args: Vec<SqlValue> = match &params.cursor {
+        Some(Cursor { ts, id }) => vec![SqlValue::Integer(*ts), SqlValue::Text(id.clone())],
+        None => Vec::new(),
+    };
+    let mut args = w.params.clone();
+    let first = args.len() + 1;
+    args.extend(cursor_args.iter().cloned());
+    // CROSS JOIN keeps the window as the outer loop, whatever other index
+    // the filter's columns have.
+    let sql = format!(
+        "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON c.rowid = wnd.rowid
+          WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        prefixed_columns(),
+        window(first),
+        w.clause,
+        params.limit + 1
+    );
+    let mut contacts: Vec<Contact> = conn
+        .prepare_cached(&sql)?
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<Result<_, _>>()?;
+    let has_more = contacts.len() > params.limit as usize;
+    if !has_more {
+        // A short page is the whole answer only if the window held every
+        // entry left.
+        let mut count_args = vec![SqlValue::Integer(org)];
+        count_args.extend(cursor_args);
+        let read: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({})", window(2)))?
+            .query_row(params_from_iter(count_args.iter()), |r| r.get(0))?;
+        if read >= WALK_BOUND {
+            return Ok(None);
+        }
+    }
+    contacts.truncate(params.limit as usize);
+    let total = if params.include_total {
+        Some(count(conn, org, filter)?)
+    } else {
+        None
+    };
+    Ok(Some(Page {
+        contacts,
+        has_more,
+        total,
+    }))
+}
+
+/// The (sort value, id) of those of `ids` that match `filter` (and follow
+/// `after`), in the documented order: the exact check of the search
+/// index's candidates against the database.
+pub fn matching_keys(
+    conn: &Connection,
+    org: i64,
+    filter: &ContactFilter,
+    sort: SortBy,
+    after: Option<&Cursor>,
+    ids: &[String],
+) -> AppResult<Vec<(i64, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let w = build_where(conn, org, filter)?;
+    let col = sort.column();
+    let mut args = w.params.clone();
+    let marks: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            args.push(SqlValue::Text(id.clone()));
+            format!("?{}", args.len())
+        })
+        .collect();
+    let mut sql = format!(
+        "SELECT c.{col}, c.id FROM contacts c WHERE {} AND c.id IN ({})",
+        w.clause,
+        marks.join(", ")
+    );
+    if let Some(Cursor { ts, id }) = after {
+        args.push(SqlValue::Integer(*ts));
+        let a = args.len();
+        args.push(SqlValue::Text(id.clone()));
+        sql.push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{})", args.len()));
+    }
+    sql.push_str(&format!(" ORDER BY c.{col} DESC, c.id DESC"));
+    let rows = conn
+        .prepare(&sql)?
+        .query_map(params_from_iter(args.iter()), |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The count of `filter`'s matches when it costs little: kept counts, or a
+/// plan driven by a selective index. None when it would walk the
+/// organization.
+pub fn cheap_count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<Option<i64>> {
+    let only_tag = filter.tags.len() == 1
+        && *filter
+            == ContactFilter {
+                tags: filter.tags.clone(),
+                tags_logic: filter.tags_logic,
+                ..ContactFilter::default()
+            };
+    if filter.is_empty() || only_tag {
+        return count(conn, org, filter).map(Some);
+    }
+    let w = build_where(conn, org, filter)?;
+    if w.drive == Drive::SortIndex {
+        return Ok(None);
+    }
+    count_where(conn, &w).map(Some)
+}
+
+/// Counts the contacts a `Where` matches.
+pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
+    let sql = format!("SELECT count(*) FROM {} WHERE {}", w.source(), w.clause);
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(w.params.iter()), |r| r.get(0))?)
+}
+
+/// Counts the contacts matching `filter` (without `search`). The commonest
+/// totals, everything and one tag alone, come from counts the write path
+/// keeps, not from a scan.
+pub fn count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<i64> {
+    if filter.is_empty() {
+        return Ok(conn
+            .prepare_cached("SELECT contact_count FROM organizations WHERE org = ?1")?
+            .query_row([org], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0));
+    }
+    let only_tags = ContactFilter {
+        tags: filter.tags.clone(),
+        tags_logic: filter.tags_logic,
+        ..ContactFilter::default()
+    };
+    if filter.tags.len() == 1 && *filter == only_tags {
+        return tag_count(conn, org, &filter.tags[0]);
+    }
+    let w = build_where(conn, org, filter)?;
+    count_where(conn, &w)
+}

@@ -1,0 +1,233 @@
+//! The one write path: every change to a contact goes through [`save`].
+
+use rusqlite::{Connection, params};
+use serde_json::json;
+
+use super::Source;
+use super::counts::Batch;
+use super::effects;
+use super::read::{find_existing, get, id_by_phone};
+use super::rows;
+use crate::error::{AppError, AppResult};
+use crate::model::time::now_ms;
+use crate::model::{Contact, ContactPatch, Outcome};
+use crate::store::{lookups, new_id, outbox, webhooks};
+
+/// Create, or merge into the contact with the same phone or email.
+pub fn create_or_merge(
+    conn: &Connection,
+    org: i64,
+    patch: ContactPatch,
+    source: Source,
+) -> AppResult<(Contact, Outcome)> {
+    let mut batch = Batch::default();
+    let out = match try_create(conn, org, &patch, source, &mut batch)? {
+        Some(created) => created,
+        None => {
+            let existing = find_existing(conn, org, &patch)?.map(|(id, _)| id);
+            create_or_merge_into(conn, org, existing.as_deref(), patch, source, &mut batch)?
+        }
+    };
+    batch.flush(conn)?;
+    Ok(out)
+}
+
+/// Creates a contact from `patch` unless a contact already holds its phone or
+/// email; then it returns None and has written nothing (the insert is the
+/// write's first statement, and SQLite undoes a failed statement). Most
+/// creates are new contacts: the uniqueness indexes the insert consults
+/// anyway answer "is there a match?" without looking first.
+pub fn try_create(
+    conn: &Connection,
+    org: i64,
+    patch: &ContactPatch,
+    source: Source,
+    batch: &mut Batch,
+) -> AppResult<Option<(Contact, Outcome)>> {
+    match create_or_merge_into(conn, org, None, patch.clone(), source, batch) {
+        Err(AppError::Conflict(_)) => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Creates a contact from `patch`, or merges it into `existing` (found by
+/// [`find_existing`] or an equivalent lookup) with create semantics.
+pub fn create_or_merge_into(
+    conn: &Connection,
+    org: i64,
+    existing: Option<&str>,
+    patch: ContactPatch,
+    source: Source,
+    batch: &mut Batch,
+) -> AppResult<(Contact, Outcome)> {
+    match existing {
+        Some(id) => {
+            let before = get(conn, org, id)?
+                .ok_or_else(|| AppError::internal("matched contact vanished"))?;
+            let mut after = before.clone();
+            patch.apply_to(&mut after, true)?;
+            let after = save_in(conn, Some(&before), after, source, true, batch)?;
+            Ok((after, Outcome::Merged))
+        }
+        None => {
+            let mut c = Contact::new(new_id(), org, now_ms());
+            patch.apply_to(&mut c, true)?;
+            let c = save_in(conn, None, c, source, false, batch)?;
+            Ok((c, Outcome::Created))
+        }
+    }
+}
+
+/// Partial update. `None` when the contact is not in `org`.
+pub fn update(
+    conn: &Connection,
+    org: i64,
+    id: &str,
+    patch: ContactPatch,
+    source: Source,
+) -> AppResult<Option<Contact>> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(None);
+    };
+    let mut after = before.clone();
+    patch.apply_to(&mut after, false)?;
+    if after.phone.is_none() && after.email.is_none() {
+        return Err(AppError::bad_request(
+            "validation_error",
+            None,
+            "a contact needs a phone or an email; this update would remove both",
+        ));
+    }
+    Ok(Some(save(conn, Some(&before), after, source, false)?))
+}
+
+/// Sets opt-in state. `None` when the contact is not in `org`.
+pub fn set_opted_in(
+    conn: &Connection,
+    org: i64,
+    id: &str,
+    opted_in: bool,
+    source: Source,
+) -> AppResult<Option<Contact>> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(None);
+    };
+    let mut after = before.clone();
+    after.is_opted_in = opted_in;
+    Ok(Some(save(conn, Some(&before), after, source, false)?))
+}
+
+/// Deletes the contact with its tag rows, notes and timeline, cancels its
+/// lookups and tells the search index. False when it is not in `org`.
+pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
+    let Some(before) = get(conn, org, id)? else {
+        return Ok(false);
+    };
+    let mut batch = Batch::default();
+    effects::update_tag_index(
+        conn,
+        org,
+        id,
+        &before.tags.keys(),
+        &[],
+        &before.tags,
+        &mut batch,
+    )?;
+    batch.count_contact(org, -1);
+    batch.count_fields(org, Some(&before.custom_fields), None);
+    batch.flush(conn)?;
+    conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
+        .execute([id])?;
+    conn.prepare_cached("DELETE FROM timeline_events WHERE contact_id = ?1")?
+        .execute([id])?;
+    lookups::cancel_pending(conn, id)?;
+    conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
+        .execute(params![id, org])?;
+    outbox::record(conn, org, id)?;
+    webhooks::enqueue(conn, org, "contact.deleted", id, |uuid| {
+        Ok(json!({ "contact": before.to_json(uuid) }))
+    })?;
+    Ok(true)
+}
+
+/// Writes `after` (an insert when `before` is None) with everything that
+/// follows from the change. A change that alters nothing writes nothing.
+pub fn save(
+    conn: &Connection,
+    before: Option<&Contact>,
+    after: Contact,
+    source: Source,
+    merged: bool,
+) -> AppResult<Contact> {
+    let mut batch = Batch::default();
+    let saved = save_in(conn, before, after, source, merged, &mut batch)?;
+    batch.flush(conn)?;
+    Ok(saved)
+}
+
+/// [`save`] as one write of `batch`, whose counts the caller flushes.
+pub fn save_in(
+    conn: &Connection,
+    before: Option<&Contact>,
+    mut after: Contact,
+    source: Source,
+    merged: bool,
+    batch: &mut Batch,
+) -> AppResult<Contact> {
+    let changed = match before {
+        Some(b) => {
+            let fields = b.changed_fields(&after);
+            if fields.is_empty() {
+                return Ok(b.clone());
+            }
+            fields
+        }
+        None => Vec::new(),
+    };
+    let now = now_ms();
+    let phone_changed = before.map(|b| &b.phone) != Some(&after.phone);
+    // A local provider's answer, worked out ahead, settles a new phone in
+    // the write itself.
+    let answered = match &after.phone {
+        Some(phone) if phone_changed => batch.answer(phone),
+        _ => None,
+    };
+    after.settle(before, answered.as_ref().map(|(_, a)| a), now);
+
+    let result = match before {
+        None => rows::insert(conn, &after),
+        Some(b) => rows::update_changed(conn, b, &after),
+    };
+    if let Err(err) = result {
+        if crate::store::is_unique_violation(&err) {
+            let phone_taken = match &after.phone {
+                Some(p) => id_by_phone(conn, after.org, p)?.is_some_and(|id| id != after.id),
+                None => false,
+            };
+            return Err(conflict(if phone_taken { "phone" } else { "email" }));
+        }
+        return Err(err.into());
+    }
+    let write = effects::Write {
+        before,
+        after: &after,
+        changed: &changed,
+        source,
+        merged,
+    };
+    effects::count(&write, batch);
+    effects::tag_index(conn, &write, batch)?;
+    effects::outbox(conn, &write)?;
+    if phone_changed {
+        effects::lookup(conn, &write, answered.as_ref())?;
+    }
+    effects::timeline(conn, &write, answered.as_ref())?;
+    effects::webhooks(conn, &write)?;
+    Ok(after)
+}
+
+fn conflict(what: &str) -> AppError {
+    AppError::Conflict(format!(
+        "another contact in this organization already has this {what}"
+    ))
+}
