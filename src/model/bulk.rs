@@ -1,8 +1,12 @@
-//! The body of `POST /api/contacts/bulk`.
+//! The body of `POST /api/contacts/bulk`, and what each action does to a
+//! contact.
+
+use std::collections::HashSet;
 
 use serde_json::Value;
 
-use super::fields::Tags;
+use super::Contact;
+use super::fields::{MAX_TAGS, Tags};
 use super::filter::ContactFilter;
 use crate::error::{AppError, AppResult, quote};
 
@@ -18,6 +22,34 @@ pub enum BulkAction {
     OptIn,
     Archive,
     Unarchive,
+}
+
+impl BulkAction {
+    /// `c` as the action leaves it; None when the action changes nothing
+    /// (already in effect, which makes a rerun harmless, or adding tags
+    /// past the per-contact limit, which leaves the contact as it is).
+    /// Deleting is not an edit: the caller deletes.
+    pub fn edit(&self, c: &Contact) -> Option<Contact> {
+        let mut after = c.clone();
+        match self {
+            BulkAction::Delete => return None,
+            BulkAction::AddTags(tags) => {
+                after.tags.union(tags);
+                if after.tags.len() > MAX_TAGS {
+                    return None;
+                }
+            }
+            BulkAction::RemoveTags(tags) => {
+                let keys: HashSet<String> = tags.keys().into_iter().collect();
+                after.tags.remove_keys(&keys);
+            }
+            BulkAction::OptOut => after.is_opted_in = false,
+            BulkAction::OptIn => after.is_opted_in = true,
+            BulkAction::Archive => after.is_archived = true,
+            BulkAction::Unarchive => after.is_archived = false,
+        }
+        (after != *c).then_some(after)
+    }
 }
 
 /// Which contacts an action applies to.
@@ -206,6 +238,30 @@ fn parse_ids(value: &Value) -> AppResult<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_action_in_effect_or_over_the_tag_limit_changes_nothing() {
+        let c = Contact::new("c".into(), 1, 0);
+        assert_eq!(BulkAction::OptIn.edit(&c), None);
+        assert!(!BulkAction::OptOut.edit(&c).unwrap().is_opted_in);
+        assert!(BulkAction::Archive.edit(&c).unwrap().is_archived);
+        let many: Vec<String> = (0..MAX_TAGS).map(|i| format!("t{i}")).collect();
+        let mut full = c.clone();
+        full.tags = Tags::parse_strs(many.iter().map(String::as_str), "tags").unwrap();
+        let one = Tags::parse_strs(vec!["new"], "tags").unwrap();
+        assert_eq!(BulkAction::AddTags(one.clone()).edit(&full), None);
+        let tagged = BulkAction::AddTags(one.clone()).edit(&c).unwrap();
+        assert_eq!(tagged.tags.as_slice(), ["new"]);
+        assert_eq!(
+            BulkAction::RemoveTags(one)
+                .edit(&tagged)
+                .unwrap()
+                .tags
+                .len(),
+            0
+        );
+        assert_eq!(BulkAction::Delete.edit(&c), None);
+    }
     use serde_json::json;
 
     #[test]

@@ -329,6 +329,34 @@ impl Tags {
     }
 
     /// Removes every tag whose key is in `keys`; says whether any went.
+    /// These tags with `from` spelled `to`; a contact that already has `to`
+    /// keeps it once (the two merge).
+    pub fn renamed(&self, from: &str, to: &str) -> AppResult<Tags> {
+        let (from_key, to_key) = (tag_key(from), tag_key(to));
+        let already_has_to = from_key != to_key && self.keys().contains(&to_key);
+        let renamed: Vec<&str> = self
+            .0
+            .iter()
+            .filter_map(|t| {
+                if tag_key(t) != from_key {
+                    Some(t.as_str())
+                } else if already_has_to {
+                    None
+                } else {
+                    Some(to)
+                }
+            })
+            .collect();
+        Tags::parse_strs(renamed, "to")
+    }
+
+    /// These tags without `tag` (in any spelling).
+    pub fn without(&self, tag: &str) -> Tags {
+        let mut t = self.clone();
+        t.remove_keys(&std::iter::once(tag_key(tag)).collect());
+        t
+    }
+
     pub fn remove_keys(&mut self, keys: &HashSet<String>) -> bool {
         let before = self.0.len();
         self.0.retain(|t| !keys.contains(&tag_key(t)));
@@ -469,6 +497,33 @@ pub fn parse_text(value: &str, field: &str, max: usize) -> AppResult<Option<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tags(t: &[&str]) -> Tags {
+        Tags::parse_strs(t.to_vec(), "tags").unwrap()
+    }
+
+    #[test]
+    fn a_rename_keeps_order_and_merges_with_an_existing_tag() {
+        assert_eq!(
+            tags(&["a", "VIP", "b"])
+                .renamed("vip", "gold")
+                .unwrap()
+                .as_slice(),
+            ["a", "gold", "b"]
+        );
+        assert_eq!(
+            tags(&["vip", "gold"])
+                .renamed("VIP", "Gold")
+                .unwrap()
+                .as_slice(),
+            ["gold"]
+        );
+        assert_eq!(
+            tags(&["vip"]).renamed("vip", "VIP").unwrap().as_slice(),
+            ["VIP"]
+        );
+        assert_eq!(tags(&["a", "Vip"]).without("vip").as_slice(), ["a"]);
+    }
 
     #[test]
     fn a_vanity_number_is_kept_only_if_its_e164_form_is_valid() {

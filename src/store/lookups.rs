@@ -10,7 +10,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-use super::{contacts, outbox, timeline};
+use super::contacts::read;
+use super::{outbox, timeline};
 use crate::error::AppResult;
 use crate::model::fields::Phone;
 use crate::model::time::now_ms;
@@ -116,7 +117,7 @@ pub fn record_answer(
         }),
     )?;
     super::webhooks::enqueue(conn, org, "contact.lookup_completed", contact_id, |uuid| {
-        let contact = contacts::get(conn, org, contact_id)?;
+        let contact = read::get(conn, org, contact_id)?;
         Ok(json!({ "contact": contact.map(|c| c.to_json(uuid)) }))
     })?;
     Ok(())

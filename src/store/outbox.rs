@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use rusqlite::{Connection, params};
 
-use super::contacts;
+use super::contacts::rows;
 use crate::error::AppResult;
 use crate::model::Contact;
 
@@ -68,7 +68,7 @@ pub fn pending_with_contacts(
     conn: &Connection,
     limit: usize,
 ) -> AppResult<Vec<(Entry, Option<Contact>)>> {
-    let columns = contacts::prefixed_columns();
+    let columns = rows::prefixed_columns();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT o.seq, o.org, o.contact_id, o.new, c.id IS NOT NULL, {columns}
            FROM (SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1) o
@@ -84,7 +84,7 @@ pub fn pending_with_contacts(
                 new: r.get(3)?,
             };
             let contact = if r.get::<_, bool>(4)? {
-                Some(contacts::from_row_at(r, 5)?)
+                Some(rows::from_row_at(r, 5)?)
             } else {
                 None
             };

@@ -70,23 +70,7 @@ fn rewrite(
 pub fn rename(conn: &Connection, org: i64, from: &str, to: &str) -> AppResult<usize> {
     let from_key = tag_key(from);
     let to_key = tag_key(to);
-    let updated = rewrite(conn, org, &from_key, |tags| {
-        let already_has_to = from_key != to_key && tags.keys().contains(&to_key);
-        let renamed: Vec<&str> = tags
-            .as_slice()
-            .iter()
-            .filter_map(|t| {
-                if tag_key(t) != from_key {
-                    Some(t.as_str())
-                } else if already_has_to {
-                    None
-                } else {
-                    Some(to)
-                }
-            })
-            .collect();
-        Tags::parse_strs(renamed, "to")
-    })?;
+    let updated = rewrite(conn, org, &from_key, |tags| tags.renamed(from, to))?;
     if from_key == to_key {
         // Only the spelling changed: the index key stays, the display follows.
         conn.prepare_cached("UPDATE tag_counts SET display = ?3 WHERE org = ?1 AND tag = ?2")?
@@ -98,10 +82,5 @@ pub fn rename(conn: &Connection, org: i64, from: &str, to: &str) -> AppResult<us
 /// Removes tag `tag` from every contact; returns how many changed.
 pub fn delete(conn: &Connection, org: i64, tag: &str) -> AppResult<usize> {
     let key = tag_key(tag);
-    let keys = std::iter::once(key.clone()).collect();
-    rewrite(conn, org, &key, |tags| {
-        let mut t = tags.clone();
-        t.remove_keys(&keys);
-        Ok(t)
-    })
+    rewrite(conn, org, &key, |tags| Ok(tags.without(tag)))
 }

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::AppResult;
 use crate::model::CustomFields;
-use crate::store::lookups::Answer;
+use crate::model::contact::Answer;
 
 /// What the writes of one transaction share. The kept counts (contacts per
 /// organization, per tag and per custom-field key) add up here and are

@@ -8,8 +8,8 @@
 mod counts;
 mod effects;
 mod list;
-mod read;
-mod rows;
+pub mod read;
+pub mod rows;
 mod write;
 
 pub use counts::{Batch, tag_count};
