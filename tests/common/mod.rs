@@ -308,6 +308,32 @@ impl Client {
         }
     }
 
+    /// The kinds of a contact's timeline events, newest first (one page of
+    /// 200).
+    pub fn event_kinds(&self, contact: &str) -> Vec<String> {
+        let r = self.get(&format!("/api/contacts/{contact}/timeline?limit=200"));
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["type"].as_str().expect("type").to_string())
+            .collect()
+    }
+
+    /// How many contacts carry `tag` by `GET /api/tags` (0 when it is not
+    /// listed).
+    pub fn tag_count(&self, tag: &str) -> i64 {
+        let r = self.get("/api/tags");
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body["tags"]
+            .as_array()
+            .expect("tags")
+            .iter()
+            .find(|t| t["tag"] == tag)
+            .map_or(0, |t| t["count"].as_i64().expect("count"))
+    }
+
     pub fn get(&self, path: &str) -> Resp {
         Self::send(self.request(Method::GET, path))
     }
