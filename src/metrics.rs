@@ -122,40 +122,45 @@ impl Metrics {
             m.lookup_jobs.clone(),
         );
         registry.register(
-            "search_outbox_rows",
-            "Changes waiting for the search index",
-            m.outbox_rows.clone(),
-        );
-        registry.register(
             "search_outbox_oldest_seconds",
             "How long the oldest waiting change has waited, as seen across scrapes",
             m.outbox_oldest.clone(),
         );
-        registry.register(
-            "import_rows_processed",
-            "Rows processed by the imports on record",
-            m.import_rows.clone(),
-        );
-        registry.register(
-            "database_bytes",
-            "Size of the database and its WAL",
-            m.database_bytes.clone(),
-        );
-        registry.register(
-            "search_index_bytes",
-            "Size of the search index",
-            m.index_bytes.clone(),
-        );
-        registry.register(
-            "last_backup_timestamp_seconds",
-            "When the newest backup's snapshot was taken (0: never)",
-            m.backup_time.clone(),
-        );
-        registry.register(
-            "last_backup_bytes",
-            "Size of the newest backup",
-            m.backup_bytes.clone(),
-        );
+        let gauges = [
+            (
+                "search_outbox_rows",
+                "Changes waiting for the search index",
+                &m.outbox_rows,
+            ),
+            (
+                "import_rows_processed",
+                "Rows processed by the imports on record",
+                &m.import_rows,
+            ),
+            (
+                "database_bytes",
+                "Size of the database and its WAL",
+                &m.database_bytes,
+            ),
+            (
+                "search_index_bytes",
+                "Size of the search index",
+                &m.index_bytes,
+            ),
+            (
+                "last_backup_timestamp_seconds",
+                "When the newest backup's snapshot was taken (0: never)",
+                &m.backup_time,
+            ),
+            (
+                "last_backup_bytes",
+                "Size of the newest backup",
+                &m.backup_bytes,
+            ),
+        ];
+        for (name, help, gauge) in gauges {
+            registry.register(name, help, gauge.clone());
+        }
         registry.register(
             "degraded",
             "1 while a part of the server is degraded (a full disk, a failing index \

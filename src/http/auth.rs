@@ -96,3 +96,28 @@ impl FromRequestParts<AppState> for Auth {
         Ok(Auth(owner))
     }
 }
+
+/// A key with write access; a read key is 403 before anything else of the
+/// request is looked at.
+pub struct Writer(pub Auth);
+
+impl std::ops::Deref for Writer {
+    type Target = Auth;
+
+    fn deref(&self) -> &Auth {
+        &self.0
+    }
+}
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        auth.require_write()?;
+        Ok(Writer(auth))
+    }
+}

@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
+use super::auth::Writer;
 use super::extract::JsonBody;
 use crate::error::{AppError, AppResult};
 use crate::listing::{Selection, Walk};
@@ -50,10 +50,9 @@ pub struct Tally {
 )]
 pub async fn run(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<Tally>> {
-    auth.require_write()?;
     let req = BulkRequest::from_json(&body)?;
     let org = auth.org();
     let filter = match req.target.clone() {

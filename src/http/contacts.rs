@@ -1,7 +1,7 @@
 //! `/api/contacts`: the five documented endpoints plus opt-out and opt-in.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::extract::{JsonBody, QueryMap};
+use super::auth::{Auth, Writer};
+use super::extract::{ContactId, JsonBody, QueryMap};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
 use crate::listing::{self, Selection};
@@ -27,11 +27,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get, update, delete))
         .routes(routes!(opt_out))
         .routes(routes!(opt_in))
-}
-
-/// A contact id from the path, or 404.
-pub fn contact_id(raw: &str) -> AppResult<String> {
-    crate::model::parse_id(raw, "contact")
 }
 
 /// A page of contacts.
@@ -131,10 +126,9 @@ const CREATED_CONTACT: &str = "/api/contacts/{id}";
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
     let patch = ContactPatch::from_json(&body, Mode::Create)?;
     let org = auth.org();
     let (contact, outcome) = state
@@ -165,15 +159,14 @@ fn one(auth: &Auth, contact: &crate::model::Contact) -> Response {
     path = "/contacts/{id}",
     tag = "contacts",
     operation_id = "getContact",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "The contact", body = ContactView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    ContactId(id): ContactId,
 ) -> AppResult<Response> {
-    let id = contact_id(&id)?;
     let org = auth.org();
     let contact = state
         .db
@@ -189,7 +182,7 @@ pub async fn get(
     path = "/contacts/{id}",
     tag = "contacts",
     operation_id = "updateContact",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     request_body = ContactInput,
     responses(
         (status = 200, description = "The updated contact", body = ContactView),
@@ -198,12 +191,10 @@ pub async fn get(
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
     let patch = ContactPatch::from_json(&body, Mode::Update)?;
     let org = auth.org();
     let contact = state
@@ -221,16 +212,14 @@ pub async fn update(
     path = "/contacts/{id}",
     tag = "contacts",
     operation_id = "deleteContact",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
 ) -> AppResult<Json<Deleted>> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
     let org = auth.org();
     let key = id.clone();
     let deleted = state
@@ -246,12 +235,10 @@ pub async fn delete(
 
 async fn set_opted_in(
     state: AppState,
-    auth: Auth,
+    auth: Writer,
     id: String,
     opted_in: bool,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
     let org = auth.org();
     let contact = state
         .db
@@ -268,13 +255,13 @@ async fn set_opted_in(
     path = "/contacts/{id}/opt-out",
     tag = "contacts",
     operation_id = "optOutContact",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "The contact, opted out", body = ContactView)),
 )]
 pub async fn opt_out(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
 ) -> AppResult<Response> {
     set_opted_in(state, auth, id, false).await
 }
@@ -285,13 +272,13 @@ pub async fn opt_out(
     path = "/contacts/{id}/opt-in",
     tag = "contacts",
     operation_id = "optInContact",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "The contact, opted in", body = ContactView)),
 )]
 pub async fn opt_in(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
 ) -> AppResult<Response> {
     set_opted_in(state, auth, id, true).await
 }

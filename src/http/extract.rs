@@ -1,7 +1,9 @@
 //! Extractors that answer bad requests with the contract's error body.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
@@ -89,4 +91,62 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
             })?;
         Ok(QueryMap(pairs))
     }
+}
+
+/// The path ids of the API, each an extractor that answers the contract's
+/// 404 for a malformed id and a parameter of the document.
+macro_rules! path_ids {
+    ($($(#[doc = $doc:literal])* $name:ident: $param:literal names $what:literal;)*) => {$(
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub String);
+
+        impl<S: Send + Sync> FromRequestParts<S> for $name {
+            type Rejection = AppError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+                let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+                    .await
+                    .map_err(|_| AppError::not_found($what))?;
+                let raw = params.get($param).ok_or_else(|| AppError::not_found($what))?;
+                crate::model::parse_id(raw, $what).map(Self)
+            }
+        }
+
+        impl utoipa::IntoParams for $name {
+            fn into_params(
+                _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+            ) -> Vec<utoipa::openapi::path::Parameter> {
+                vec![path_parameter($param, concat!($($doc),*).trim())]
+            }
+        }
+    )*};
+}
+
+path_ids! {
+    /// The contact's id
+    ContactId: "id" names "contact";
+    /// The note's id
+    NoteId: "note_id" names "note";
+    /// The segment's id
+    SegmentId: "id" names "segment";
+    /// The webhook's id
+    WebhookId: "id" names "webhook";
+    /// The delivery's id
+    DeliveryId: "delivery" names "delivery";
+    /// The import's id
+    ImportId: "id" names "import";
+}
+
+fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::Required;
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .build()
 }

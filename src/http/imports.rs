@@ -1,7 +1,7 @@
 //! `/api/contacts/import`, `/api/imports` and `/api/imports/preview`.
 
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Request, State};
 use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
@@ -14,8 +14,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::extract::QueryMap;
+use super::auth::{Auth, Writer};
+use super::extract::{ImportId, QueryMap};
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
 use crate::store::imports::ImportView;
@@ -40,10 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Largest `options` part of a multipart upload.
 const MAX_OPTIONS: usize = 64 * 1024;
-
-fn import_id(raw: &str) -> AppResult<String> {
-    crate::model::parse_id(raw, "import")
-}
 
 /// Streams an upload into a file, refusing more than `max` bytes.
 struct Upload {
@@ -261,11 +257,10 @@ pub struct Preview {
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     query: QueryMap,
     req: Request,
 ) -> AppResult<Response> {
-    auth.require_write()?;
     let id = new_id();
     let received = receive(&state, &id, &query, req).await;
     let (path, options) = match received.and_then(|(path, options)| {
@@ -303,15 +298,14 @@ pub async fn create(
     path = "/imports/{id}",
     tag = "imports",
     operation_id = "getImport",
-    params(("id" = String, Path, description = "The import's id")),
+    params(ImportId),
     responses((status = 200, description = "The import, with its row errors", body = ImportView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    ImportId(id): ImportId,
 ) -> AppResult<Response> {
-    let id = import_id(&id)?;
     let org = auth.org();
     let imp = state
         .db
@@ -347,7 +341,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
     path = "/imports/{id}",
     tag = "imports",
     operation_id = "cancelImport",
-    params(("id" = String, Path, description = "The import's id")),
+    params(ImportId),
     responses(
         (status = 200, description = "The import, cancelled", body = ImportView),
         (status = 409, description = "The import has already finished", body = crate::error::ErrorBody),
@@ -355,11 +349,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
 )]
 pub async fn cancel(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ImportId(id): ImportId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = import_id(&id)?;
     let org = auth.org();
     let imp = state
         .db
@@ -422,11 +414,10 @@ fn push_capped(buf: &mut Vec<u8>, chunk: &[u8]) -> AppResult<()> {
 )]
 pub async fn preview(
     State(state): State<AppState>,
-    auth: Auth,
+    _: Writer,
     query: QueryMap,
     req: Request,
 ) -> AppResult<Json<Preview>> {
-    auth.require_write()?;
     let mime = media_type(&req);
     let mut options = query_options(&query)?;
     let mut bytes = Vec::new();

@@ -2,7 +2,7 @@
 //! queue's state for the caller's organization.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -11,8 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::contacts::contact_id;
+use super::auth::{Auth, Writer};
+use super::extract::ContactId;
 use crate::error::{AppError, AppResult};
 use crate::model::contact::ContactView;
 use crate::model::time::format_ms;
@@ -73,7 +73,7 @@ pub struct LookupStatus {
     path = "/contacts/{id}/lookup",
     tag = "lookups",
     operation_id = "requeueLookup",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses(
         (status = 202, description = "Queued; the contact shows `lookupStatus: pending`", body = ContactView),
         (status = 409, description = "The contact has no phone", body = crate::error::ErrorBody),
@@ -81,11 +81,9 @@ pub struct LookupStatus {
 )]
 pub async fn requeue(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
     let org = auth.org();
     let contact = state
         .db
@@ -111,15 +109,14 @@ pub async fn requeue(
     path = "/contacts/{id}/lookup",
     tag = "lookups",
     operation_id = "getLookup",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "The latest job", body = LookupJob)),
 )]
 pub async fn latest(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    ContactId(id): ContactId,
 ) -> AppResult<Json<LookupJob>> {
-    let id = contact_id(&id)?;
     let org = auth.org();
     let key = id.clone();
     let job = state

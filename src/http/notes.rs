@@ -1,7 +1,7 @@
 //! `/api/contacts/:id/notes` and `/api/contacts/:id/timeline`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use rusqlite::Connection;
 use serde::Serialize;
@@ -11,9 +11,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::contacts::contact_id;
-use super::extract::{JsonBody, QueryMap};
+use super::auth::{Auth, Writer};
+use super::extract::{ContactId, JsonBody, NoteId, QueryMap};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
 use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
@@ -95,10 +94,6 @@ pub struct Timeline<'a> {
     pub has_more: bool,
 }
 
-fn note_id(raw: &str) -> AppResult<String> {
-    crate::model::parse_id(raw, "note")
-}
-
 /// 404 unless the contact is the caller's.
 fn require_contact(conn: &Connection, org: i64, id: &str) -> AppResult<()> {
     contacts::get(conn, org, id)?
@@ -112,15 +107,14 @@ fn require_contact(conn: &Connection, org: i64, id: &str) -> AppResult<()> {
     path = "/contacts/{id}/notes",
     tag = "notes",
     operation_id = "listNotes",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     responses((status = 200, description = "The notes, newest first", body = NoteList)),
 )]
 pub async fn list(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    ContactId(id): ContactId,
 ) -> AppResult<Response> {
-    let id = contact_id(&id)?;
     let org = auth.org();
     let list = state
         .db
@@ -141,19 +135,17 @@ pub async fn list(
     path = "/contacts/{id}/notes",
     tag = "notes",
     operation_id = "createNote",
-    params(("id" = String, Path, description = "The contact's id")),
+    params(ContactId),
     request_body = NoteInput,
     responses((status = 201, description = "The note", body = NoteView,
         headers(("Location" = String, description = "The note's URL")))),
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    ContactId(id): ContactId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
     let body = parse_note_body(&body)?;
     let org = auth.org();
     let note = state
@@ -174,21 +166,19 @@ pub async fn create(
     tag = "notes",
     operation_id = "updateNote",
     params(
-        ("id" = String, Path, description = "The contact's id"),
-        ("note_id" = String, Path, description = "The note's id"),
+        ContactId,
+        NoteId,
     ),
     request_body = NoteInput,
     responses((status = 200, description = "The note", body = NoteView)),
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
-    Path((id, nid)): Path<(String, String)>,
+    auth: Writer,
+    ContactId(id): ContactId,
+    NoteId(nid): NoteId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
-    let nid = note_id(&nid)?;
     let body = parse_note_body(&body)?;
     let org = auth.org();
     let note = state
@@ -208,19 +198,17 @@ pub async fn update(
     tag = "notes",
     operation_id = "deleteNote",
     params(
-        ("id" = String, Path, description = "The contact's id"),
-        ("note_id" = String, Path, description = "The note's id"),
+        ContactId,
+        NoteId,
     ),
     responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
-    Path((id, nid)): Path<(String, String)>,
+    auth: Writer,
+    ContactId(id): ContactId,
+    NoteId(nid): NoteId,
 ) -> AppResult<Json<Deleted>> {
-    auth.require_write()?;
-    let id = contact_id(&id)?;
-    let nid = note_id(&nid)?;
     let org = auth.org();
     let key = nid.clone();
     state
@@ -245,7 +233,7 @@ pub async fn delete(
     tag = "notes",
     operation_id = "getTimeline",
     params(
-        ("id" = String, Path, description = "The contact's id"),
+        ContactId,
         ("limit" = Option<u32>, Query, minimum = 1, description = "Events per page; above 200 counts as 200. Default 50."),
         ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
     ),
@@ -254,10 +242,9 @@ pub async fn delete(
 pub async fn timeline(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    ContactId(id): ContactId,
     query: QueryMap,
 ) -> AppResult<Response> {
-    let id = contact_id(&id)?;
     let limit = query
         .get("limit")
         .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))?;

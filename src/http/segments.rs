@@ -1,7 +1,7 @@
 //! `/api/segments`: saved filters with a live contact count.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
@@ -10,8 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::extract::JsonBody;
+use super::auth::{Auth, Writer};
+use super::extract::{JsonBody, SegmentId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
 use crate::listing;
@@ -67,8 +67,6 @@ pub struct SegmentInput {
     filters: Option<crate::model::filter::FilterInput>,
 }
 
-const ID: &str = "The segment's id";
-
 /// A segment's answer with its count, counted on a reader after the write
 /// committed, so counting never holds up other writers.
 async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentView> {
@@ -122,10 +120,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<S
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
     let input = segment::SegmentInput::from_json(&body, true)?;
     let org = auth.org();
     let seg = state
@@ -147,13 +144,13 @@ pub async fn create(
     path = "/segments/{id}",
     tag = "segments",
     operation_id = "getSegment",
-    params(("id" = String, Path, description = ID)),
+    params(SegmentId),
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
     auth: Auth,
-    Path(id): Path<String>,
+    SegmentId(id): SegmentId,
 ) -> AppResult<Json<SegmentView>> {
     let org = auth.org();
     let seg = state
@@ -169,17 +166,16 @@ pub async fn get(
     path = "/segments/{id}",
     tag = "segments",
     operation_id = "updateSegment",
-    params(("id" = String, Path, description = ID)),
+    params(SegmentId),
     request_body = SegmentInput,
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    SegmentId(id): SegmentId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<SegmentView>> {
-    auth.require_write()?;
     let org = auth.org();
     let existing = state
         .db
@@ -211,15 +207,14 @@ pub async fn update(
     path = "/segments/{id}",
     tag = "segments",
     operation_id = "deleteSegment",
-    params(("id" = String, Path, description = ID)),
+    params(SegmentId),
     responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    SegmentId(id): SegmentId,
 ) -> AppResult<Json<Deleted>> {
-    auth.require_write()?;
     let org = auth.org();
     let id = state
         .db

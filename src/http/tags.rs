@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
+use super::auth::{Auth, Writer};
 use super::extract::JsonBody;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
@@ -95,10 +95,9 @@ fn tag_not_found(tag: &str) -> AppError {
 )]
 pub async fn rename(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<TagRenamed>> {
-    auth.require_write()?;
     let obj = crate::model::body_object(&body)?;
     if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
         return Err(AppError::validation(
@@ -135,10 +134,9 @@ pub async fn rename(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     Path(tag): Path<String>,
 ) -> AppResult<Json<TagDeleted>> {
-    auth.require_write()?;
     let tag = Tags::parse_strs([tag.as_str()], "tag")
         .ok()
         .and_then(|t| t.as_slice().first().cloned())
@@ -177,7 +175,7 @@ pub async fn delete(
 )]
 pub async fn delete_tag_named_rename(
     state: State<AppState>,
-    auth: Auth,
+    auth: Writer,
 ) -> AppResult<Json<TagDeleted>> {
     delete(state, auth, Path("rename".to_string())).await
 }

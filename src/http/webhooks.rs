@@ -3,7 +3,7 @@
 //! carry URLs and signing secrets.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -12,8 +12,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
-use super::extract::{JsonBody, QueryMap};
+use super::auth::Writer;
+use super::extract::{DeliveryId, JsonBody, QueryMap, WebhookId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
 use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
@@ -29,10 +29,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(test))
         .routes(routes!(deliveries))
         .routes(routes!(retry))
-}
-
-fn webhook_id(raw: &str) -> AppResult<String> {
-    crate::model::parse_id(raw, "webhook")
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,8 +74,6 @@ pub struct RetryQueued {
     pub status: &'static str,
 }
 
-const ID: &str = "The webhook's id";
-
 /// The organization's webhook endpoints (write keys only).
 #[utoipa::path(
     get,
@@ -88,8 +82,7 @@ const ID: &str = "The webhook's id";
     operation_id = "listWebhooks",
     responses((status = 200, description = "The endpoints", body = WebhookList)),
 )]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    auth.require_write()?;
+pub async fn list(State(state): State<AppState>, auth: Writer) -> AppResult<Response> {
     let org = auth.org();
     let list = state.db.read(move |c| webhooks::list(c, org)).await?;
     Ok(Json(WebhookList {
@@ -110,10 +103,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
 )]
 pub async fn create(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Writer,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
     let patch = WebhookPatch::from_json(&body, true, &state.config.webhooks.allowed_hosts)?;
     let org = auth.org();
     let w = state
@@ -130,16 +122,14 @@ pub async fn create(
     path = "/webhooks/{id}",
     tag = "webhooks",
     operation_id = "getWebhook",
-    params(("id" = String, Path, description = ID)),
+    params(WebhookId),
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn get(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let org = auth.org();
     let w = state
         .db
@@ -155,18 +145,16 @@ pub async fn get(
     path = "/webhooks/{id}",
     tag = "webhooks",
     operation_id = "updateWebhook",
-    params(("id" = String, Path, description = ID)),
+    params(WebhookId),
     request_body = WebhookInput,
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let patch = WebhookPatch::from_json(&body, false, &state.config.webhooks.allowed_hosts)?;
     let org = auth.org();
     let w = state
@@ -184,16 +172,14 @@ pub async fn update(
     path = "/webhooks/{id}",
     tag = "webhooks",
     operation_id = "deleteWebhook",
-    params(("id" = String, Path, description = ID)),
+    params(WebhookId),
     responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
 ) -> AppResult<Json<Deleted>> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let org = auth.org();
     let key = id.clone();
     if !state
@@ -212,16 +198,14 @@ pub async fn delete(
     path = "/webhooks/{id}/rotate-secret",
     tag = "webhooks",
     operation_id = "rotateWebhookSecret",
-    params(("id" = String, Path, description = ID)),
+    params(WebhookId),
     responses((status = 200, description = "The endpoint, with its new secret", body = WebhookView)),
 )]
 pub async fn rotate_secret(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let org = auth.org();
     let w = state
         .db
@@ -238,16 +222,14 @@ pub async fn rotate_secret(
     path = "/webhooks/{id}/test",
     tag = "webhooks",
     operation_id = "testWebhook",
-    params(("id" = String, Path, description = ID)),
+    params(WebhookId),
     responses((status = 202, description = "The ping is queued", body = PingQueued)),
 )]
 pub async fn test(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let org = auth.org();
     let event = state
         .db
@@ -277,7 +259,7 @@ pub async fn test(
     tag = "webhooks",
     operation_id = "listDeliveries",
     params(
-        ("id" = String, Path, description = ID),
+        WebhookId,
         ("limit" = Option<u32>, Query, minimum = 1, description = "Deliveries per page; above 200 counts as 200. Default 50."),
         ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
     ),
@@ -285,12 +267,10 @@ pub async fn test(
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
-    auth: Auth,
-    Path(id): Path<String>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
     query: QueryMap,
 ) -> AppResult<Json<DeliveryPage>> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
     let limit = query
         .get("limit")
         .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))? as usize;
@@ -323,19 +303,17 @@ pub async fn deliveries(
     tag = "webhooks",
     operation_id = "retryDelivery",
     params(
-        ("id" = String, Path, description = ID),
-        ("delivery" = String, Path, description = "The delivery's id"),
+        WebhookId,
+        DeliveryId,
     ),
     responses((status = 202, description = "Queued again", body = RetryQueued)),
 )]
 pub async fn retry(
     State(state): State<AppState>,
-    auth: Auth,
-    Path((id, delivery)): Path<(String, String)>,
+    auth: Writer,
+    WebhookId(id): WebhookId,
+    DeliveryId(delivery): DeliveryId,
 ) -> AppResult<Response> {
-    auth.require_write()?;
-    let id = webhook_id(&id)?;
-    let delivery = crate::model::parse_id(&delivery, "delivery")?;
     let org = auth.org();
     let key = delivery.clone();
     if !state
