@@ -127,7 +127,7 @@ pub fn import(args: ImportArgs) -> Result<(), AppError> {
         }
     }
     match imp.status {
-        imports::Status::Completed => Ok(()),
+        roster::model::import::Status::Completed => Ok(()),
         other => Err(AppError::internal(format!(
             "the import ended {}",
             other.as_str()

@@ -738,7 +738,7 @@ pub fn import(
     seed: u64,
     lookup: Option<crate::store::lookups::Inline>,
     progress: &mut dyn FnMut(crate::csvio::importer::Progress),
-) -> crate::error::AppResult<crate::store::imports::Import> {
+) -> crate::error::AppResult<crate::model::import::Import> {
     use crate::error::AppError;
     let id = crate::store::new_id();
     let dir = crate::csvio::importer::upload_dir(data_dir);

@@ -19,9 +19,10 @@ use super::source::{self, Encoding};
 use crate::db::Db;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::contact::Field;
+use crate::model::import::{Counters, Import, Status};
 use crate::model::{ContactPatch, CustomFields, Mode, Outcome, Tags};
 use crate::store::contacts::{self, Batch, Source};
-use crate::store::imports::{self, Counters, Import, Status};
+use crate::store::imports;
 use crate::store::lookups::{Answer, Inline};
 
 /// Rows per write transaction.

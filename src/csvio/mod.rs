@@ -18,8 +18,9 @@ use crate::config::LookupProvider;
 use crate::db::Db;
 use crate::error::AppResult;
 use crate::jobs::Wake;
+use crate::model::import::Status;
 use crate::model::time::now_ms;
-use crate::store::imports::{self, Status};
+use crate::store::imports;
 
 /// What the server's imports run with.
 #[derive(Clone)]

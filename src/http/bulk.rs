@@ -38,10 +38,7 @@ pub struct Tally {
 
 /// Runs one action over ids, a filter or a segment.
 #[utoipa::path(
-    post,
-    path = "/contacts/bulk",
-    tag = "bulk",
-    operation_id = "bulkContacts",
+    post, path = "/contacts/bulk", tag = "bulk", operation_id = "bulkContacts",
     request_body = BulkInput,
     responses(
         (status = 200, description = "What the action did", body = Tally),
@@ -59,7 +56,6 @@ pub async fn run(
         BulkTarget::Ids(ids) => None.ok_or(ids),
         BulkTarget::Filter(filter) => Ok(filter),
         BulkTarget::Segment(raw) => Ok(state
-            .db
             .read(move |conn| Selection::Segment(raw).resolve(conn, org))
             .await?),
     };
@@ -72,7 +68,6 @@ pub async fn run(
                 // first, then act on them in chunks like an id list.
                 let search = state.search.clone();
                 let ids = state
-                    .db
                     .read(move |conn| {
                         let mut ids = Vec::new();
                         Walk::new(filter, SortBy::CreatedAt, 1_000).for_each(

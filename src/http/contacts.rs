@@ -59,10 +59,7 @@ pub struct CreatedContact<'a> {
 
 /// Lists the organization's contacts, newest first, filtered.
 #[utoipa::path(
-    get,
-    path = "/contacts",
-    tag = "contacts",
-    operation_id = "listContacts",
+    get, path = "/contacts", tag = "contacts", operation_id = "listContacts",
     params(PageQuery, FilterQuery),
     responses((status = 200, description = "A page of contacts", body = ContactPage)),
 )]
@@ -77,7 +74,6 @@ pub async fn list(
     let selection = Selection::from_query(&get)?;
     let search = state.search.clone();
     let page = state
-        .db
         .read(move |conn| {
             let filter = selection.resolve(conn, org)?;
             let page = listing::list_contacts(conn, &search, org, &filter, &params)?;
@@ -112,10 +108,7 @@ const CREATED_CONTACT: &str = "/api/contacts/{id}";
 
 /// Creates a contact, or merges into the one with the same phone or email.
 #[utoipa::path(
-    post,
-    path = "/contacts",
-    tag = "contacts",
-    operation_id = "createContact",
+    post, path = "/contacts", tag = "contacts", operation_id = "createContact",
     request_body = ContactInput,
     responses(
         (status = 201, description = "Created", body = CreatedContact,
@@ -132,10 +125,8 @@ pub async fn create(
     let patch = ContactPatch::from_json(&body, Mode::Create)?;
     let org = auth.org();
     let (contact, outcome) = state
-        .db
         .write(move |tx| contacts::create_or_merge(tx, org, patch, Source::Api))
         .await?;
-    state.notify_writers();
     let body = CreatedContact {
         contact: contact.view(auth.org_id()),
         outcome: outcome.as_str(),
@@ -155,11 +146,7 @@ fn one(auth: &Auth, contact: &crate::model::Contact) -> Response {
 
 /// Reads one contact.
 #[utoipa::path(
-    get,
-    path = "/contacts/{id}",
-    tag = "contacts",
-    operation_id = "getContact",
-    params(ContactId),
+    get, path = "/contacts/{id}", tag = "contacts", operation_id = "getContact", params(ContactId),
     responses((status = 200, description = "The contact", body = ContactView)),
 )]
 pub async fn get(
@@ -169,21 +156,15 @@ pub async fn get(
 ) -> AppResult<Response> {
     let org = auth.org();
     let contact = state
-        .db
-        .read(move |conn| contacts::get(conn, org, &id))
-        .await?
-        .ok_or_else(|| AppError::not_found("contact"))?;
+        .read(move |conn| contacts::require(conn, org, &id))
+        .await?;
     Ok(one(&auth, &contact))
 }
 
 /// Updates the fields the body names; `null` clears one.
 #[utoipa::path(
-    put,
-    path = "/contacts/{id}",
-    tag = "contacts",
-    operation_id = "updateContact",
-    params(ContactId),
-    request_body = ContactInput,
+    put, path = "/contacts/{id}", tag = "contacts", operation_id = "updateContact",
+    params(ContactId), request_body = ContactInput,
     responses(
         (status = 200, description = "The updated contact", body = ContactView),
         (status = 409, description = "The new phone or email belongs to another contact", body = crate::error::ErrorBody),
@@ -198,22 +179,16 @@ pub async fn update(
     let patch = ContactPatch::from_json(&body, Mode::Update)?;
     let org = auth.org();
     let contact = state
-        .db
         .write(move |tx| contacts::update(tx, org, &id, patch, Source::Api))
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
-    state.notify_writers();
     Ok(one(&auth, &contact))
 }
 
 /// Deletes a contact.
 #[utoipa::path(
-    delete,
-    path = "/contacts/{id}",
-    tag = "contacts",
-    operation_id = "deleteContact",
-    params(ContactId),
-    responses((status = 200, description = "Deleted", body = Deleted)),
+    delete, path = "/contacts/{id}", tag = "contacts", operation_id = "deleteContact",
+    params(ContactId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -223,13 +198,11 @@ pub async fn delete(
     let org = auth.org();
     let key = id.clone();
     let deleted = state
-        .db
         .write(move |tx| contacts::delete(tx, org, &key))
         .await?;
     if !deleted {
         return Err(AppError::not_found("contact"));
     }
-    state.notify_writers();
     Ok(Json(Deleted::new(id)))
 }
 
@@ -241,20 +214,15 @@ async fn set_opted_in(
 ) -> AppResult<Response> {
     let org = auth.org();
     let contact = state
-        .db
         .write(move |tx| contacts::set_opted_in(tx, org, &id, opted_in, Source::Api))
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
-    state.notify_writers();
     Ok(one(&auth, &contact))
 }
 
 /// Opts the contact out of messages (`isOptedIn: false`, `optedOutAt` set).
 #[utoipa::path(
-    post,
-    path = "/contacts/{id}/opt-out",
-    tag = "contacts",
-    operation_id = "optOutContact",
+    post, path = "/contacts/{id}/opt-out", tag = "contacts", operation_id = "optOutContact",
     params(ContactId),
     responses((status = 200, description = "The contact, opted out", body = ContactView)),
 )]
@@ -268,10 +236,7 @@ pub async fn opt_out(
 
 /// Opts the contact back in.
 #[utoipa::path(
-    post,
-    path = "/contacts/{id}/opt-in",
-    tag = "contacts",
-    operation_id = "optInContact",
+    post, path = "/contacts/{id}/opt-in", tag = "contacts", operation_id = "optInContact",
     params(ContactId),
     responses((status = 200, description = "The contact, opted in", body = ContactView)),
 )]

@@ -97,10 +97,7 @@ async fn resolve_filter(
 ) -> AppResult<ContactFilter> {
     let selection = Selection::from_query(&query.getter())?;
     let org = auth.org();
-    state
-        .db
-        .read(move |conn| selection.resolve(conn, org))
-        .await
+    state.read(move |conn| selection.resolve(conn, org)).await
 }
 
 #[derive(Debug, utoipa::IntoParams)]
@@ -133,10 +130,7 @@ pub struct ExportLink {
 /// Every contact the filters select, streamed as CSV (the import's own
 /// columns) or NDJSON (one contact per line, as the API shows it).
 #[utoipa::path(
-    get,
-    path = "/contacts/export",
-    tag = "exports",
-    operation_id = "exportContacts",
+    get, path = "/contacts/export", tag = "exports", operation_id = "exportContacts",
     params(FormatQuery, FilterQuery),
     responses((status = 200, description = "The export, as an attachment", content(
         (String = "text/csv"),
@@ -163,10 +157,7 @@ pub async fn export(
 /// string, validated now; answers a URL that works once, for
 /// `--export-link-ttl-secs`.
 #[utoipa::path(
-    post,
-    path = "/contacts/export/link",
-    tag = "exports",
-    operation_id = "linkExport",
+    post, path = "/contacts/export/link", tag = "exports", operation_id = "linkExport",
     params(FormatQuery, FilterQuery),
     responses(
         (status = 200, description = "The link", body = ExportLink),
@@ -204,11 +195,8 @@ pub async fn link(
 /// credential, and a GET spends it. A HEAD (a prefetcher, a download
 /// manager) only says whether it is still valid.
 #[utoipa::path(
-    get,
-    path = "/contacts/export/download/{token}",
-    tag = "exports",
-    operation_id = "downloadExport",
-    security(()),
+    get, path = "/contacts/export/download/{token}", tag = "exports",
+    operation_id = "downloadExport", security(()),
     params(("token" = String, Path, description = "The link's token")),
     responses(
         (status = 200, description = "The export, as an attachment", content(
@@ -229,7 +217,6 @@ pub async fn download(
     let link = state.export_links.get(&token, spend).ok_or_else(gone)?;
     let key_id = link.key_id.clone();
     if !state
-        .db
         .read(move |conn| keys::is_active(conn, &key_id))
         .await?
     {

@@ -150,3 +150,63 @@ fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Param
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
 }
+
+/// `?limit=&cursor=` of a newest-first list (a timeline, deliveries): at
+/// most `limit` items older than the one the cursor names.
+pub struct NewestFirst {
+    pub limit: u32,
+    /// The position of the previous page's last item.
+    pub before: Option<i64>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for NewestFirst {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
+        let query = QueryMap::from_request_parts(parts, state).await?;
+        Ok(Self {
+            limit: query
+                .get("limit")
+                .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))?,
+            before: query
+                .get("cursor")
+                .map(|s| parse_seq_cursor(&s))
+                .transpose()?,
+        })
+    }
+}
+
+impl utoipa::IntoParams for NewestFirst {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let query = |name: &str, description: &str, schema: ObjectBuilder| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Query)
+                .description(Some(description))
+                .schema(Some(schema))
+                .build()
+        };
+        vec![
+            query(
+                "limit",
+                "Items per page; above 200 counts as 200. Default 50.",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                        utoipa::openapi::KnownFormat::Int32,
+                    )))
+                    .minimum(Some(1)),
+            ),
+            query(
+                "cursor",
+                "The `cursor` of the previous page",
+                ObjectBuilder::new().schema_type(Type::String),
+            ),
+        ]
+    }
+}

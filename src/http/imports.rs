@@ -18,7 +18,7 @@ use super::auth::{Auth, Writer};
 use super::extract::{ImportId, QueryMap};
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
-use crate::store::imports::ImportView;
+use crate::model::import::ImportView;
 use crate::store::{imports, new_id};
 
 /// This module's routes; uploads and previews carry their own body limits.
@@ -237,10 +237,7 @@ pub struct Preview {
 /// Starts an import of a CSV file (`text/csv`, or multipart with a `file`
 /// part); it runs in the background.
 #[utoipa::path(
-    post,
-    path = "/contacts/import",
-    tag = "imports",
-    operation_id = "importContacts",
+    post, path = "/contacts/import", tag = "imports", operation_id = "importContacts",
     params(
         ("options" = Option<String>, Query, description = "The options as JSON (as in the `options` part)"),
         ("tags" = Option<String>, Query, description = "Tags every imported contact gets, comma-separated"),
@@ -294,11 +291,7 @@ pub async fn create(
 
 /// One import and its progress.
 #[utoipa::path(
-    get,
-    path = "/imports/{id}",
-    tag = "imports",
-    operation_id = "getImport",
-    params(ImportId),
+    get, path = "/imports/{id}", tag = "imports", operation_id = "getImport", params(ImportId),
     responses((status = 200, description = "The import, with its row errors", body = ImportView)),
 )]
 pub async fn get(
@@ -308,7 +301,6 @@ pub async fn get(
 ) -> AppResult<Response> {
     let org = auth.org();
     let imp = state
-        .db
         .read(move |conn| imports::get(conn, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("import"))?;
@@ -317,18 +309,12 @@ pub async fn get(
 
 /// The organization's latest imports.
 #[utoipa::path(
-    get,
-    path = "/imports",
-    tag = "imports",
-    operation_id = "listImports",
+    get, path = "/imports", tag = "imports", operation_id = "listImports",
     responses((status = 200, description = "The latest 50 imports", body = ImportList)),
 )]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
     let org = auth.org();
-    let list = state
-        .db
-        .read(move |conn| imports::list(conn, org, 50))
-        .await?;
+    let list = state.read(move |conn| imports::list(conn, org, 50)).await?;
     Ok(Json(ImportList {
         imports: list.iter().map(|i| i.view(false)).collect(),
     })
@@ -337,10 +323,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
 
 /// Cancels a queued or running import; what it has imported stays.
 #[utoipa::path(
-    delete,
-    path = "/imports/{id}",
-    tag = "imports",
-    operation_id = "cancelImport",
+    delete, path = "/imports/{id}", tag = "imports", operation_id = "cancelImport",
     params(ImportId),
     responses(
         (status = 200, description = "The import, cancelled", body = ImportView),
@@ -398,10 +381,7 @@ fn push_capped(buf: &mut Vec<u8>, chunk: &[u8]) -> AppResult<()> {
 /// with it (delimiter, encoding, header, mapping, first rows) and writes
 /// nothing.
 #[utoipa::path(
-    post,
-    path = "/imports/preview",
-    tag = "imports",
-    operation_id = "previewImport",
+    post, path = "/imports/preview", tag = "imports", operation_id = "previewImport",
     params(
         ("options" = Option<String>, Query, description = "The options as JSON"),
         ("delimiter" = Option<String>, Query, description = "`,`, `;`, `|` or `tab`; found from the file when absent"),

@@ -93,11 +93,8 @@ pub struct TwilioInbound {
 /// Twilio's inbound-SMS webhook: set the organization's URL (with its
 /// secret) as the number's messaging webhook.
 #[utoipa::path(
-    post,
-    path = "/webhooks/twilio/inbound/{secret}",
-    tag = "webhooks",
-    operation_id = "twilioInbound",
-    security(()),
+    post, path = "/webhooks/twilio/inbound/{secret}", tag = "webhooks",
+    operation_id = "twilioInbound", security(()),
     params(
         ("secret" = String, Path, description = "The organization's inbound secret"),
         ("X-Twilio-Signature" = Option<String>, Header, description = "Required when the organization has a Twilio auth token"),
@@ -117,7 +114,6 @@ pub async fn twilio_inbound(
 ) -> AppResult<Response> {
     let lookup = secret.clone();
     let org = state
-        .db
         .read(move |conn| orgs::by_webhook_secret(conn, &lookup))
         .await?
         .ok_or_else(|| AppError::NotFound("no such webhook".into()))?;

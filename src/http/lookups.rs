@@ -69,10 +69,7 @@ pub struct LookupStatus {
 
 /// `POST /api/contacts/:id/lookup`: looks the contact's phone up again.
 #[utoipa::path(
-    post,
-    path = "/contacts/{id}/lookup",
-    tag = "lookups",
-    operation_id = "requeueLookup",
+    post, path = "/contacts/{id}/lookup", tag = "lookups", operation_id = "requeueLookup",
     params(ContactId),
     responses(
         (status = 202, description = "Queued; the contact shows `lookupStatus: pending`", body = ContactView),
@@ -86,31 +83,23 @@ pub async fn requeue(
 ) -> AppResult<Response> {
     let org = auth.org();
     let contact = state
-        .db
         .write(move |tx| {
-            if contacts::get(tx, org, &id)?.is_none() {
-                return Err(AppError::not_found("contact"));
-            }
+            contacts::require(tx, org, &id)?;
             if !lookups::requeue(tx, org, &id)? {
                 return Err(AppError::Conflict(
                     "this contact has no phone to look up".into(),
                 ));
             }
-            contacts::get(tx, org, &id)?.ok_or_else(|| AppError::not_found("contact"))
+            contacts::require(tx, org, &id)
         })
         .await?;
-    state.notify_writers();
     Ok((StatusCode::ACCEPTED, Json(contact.view(auth.org_id()))).into_response())
 }
 
 /// `GET /api/contacts/:id/lookup`: the contact's latest lookup job.
 #[utoipa::path(
-    get,
-    path = "/contacts/{id}/lookup",
-    tag = "lookups",
-    operation_id = "getLookup",
-    params(ContactId),
-    responses((status = 200, description = "The latest job", body = LookupJob)),
+    get, path = "/contacts/{id}/lookup", tag = "lookups", operation_id = "getLookup",
+    params(ContactId), responses((status = 200, description = "The latest job", body = LookupJob)),
 )]
 pub async fn latest(
     State(state): State<AppState>,
@@ -120,11 +109,8 @@ pub async fn latest(
     let org = auth.org();
     let key = id.clone();
     let job = state
-        .db
         .read(move |conn| {
-            if contacts::get(conn, org, &key)?.is_none() {
-                return Err(AppError::not_found("contact"));
-            }
+            contacts::require(conn, org, &key)?;
             lookups::latest(conn, org, &key)
         })
         .await?
@@ -144,18 +130,12 @@ pub async fn latest(
 /// `GET /api/lookups/status`: queue depth by status for the caller's
 /// organization, the provider, and whether the worker is paused.
 #[utoipa::path(
-    get,
-    path = "/lookups/status",
-    tag = "lookups",
-    operation_id = "getLookupStatus",
+    get, path = "/lookups/status", tag = "lookups", operation_id = "getLookupStatus",
     responses((status = 200, description = "The queue", body = LookupStatus)),
 )]
 pub async fn status(State(state): State<AppState>, auth: Auth) -> AppResult<Json<LookupStatus>> {
     let org = auth.org();
-    let counts = state
-        .db
-        .read(move |conn| lookups::counts(conn, org))
-        .await?;
+    let counts = state.read(move |conn| lookups::counts(conn, org)).await?;
     let count = |status: &str| {
         counts
             .iter()

@@ -44,16 +44,12 @@ pub struct MeKey {
 
 /// The organization and access of the key in use.
 #[utoipa::path(
-    get,
-    path = "/me",
-    tag = "meta",
-    operation_id = "getMe",
+    get, path = "/me", tag = "meta", operation_id = "getMe",
     responses((status = 200, description = "Who the key is", body = Me)),
 )]
 pub async fn get(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Me>> {
     let key_id = auth.0.key_id.clone();
     let (name, created_at) = state
-        .db
         .read(move |conn| keys::describe(conn, &key_id))
         .await?
         .ok_or(AppError::Unauthorized)?;

@@ -3,7 +3,6 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use rusqlite::Connection;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -12,10 +11,9 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::{Auth, Writer};
-use super::extract::{ContactId, JsonBody, NoteId, QueryMap};
+use super::extract::{ContactId, JsonBody, NewestFirst, NoteId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
-use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::note::parse_note_body;
 use crate::model::time::format_ms;
 use crate::store::notes::{self, Note};
@@ -94,19 +92,9 @@ pub struct Timeline<'a> {
     pub has_more: bool,
 }
 
-/// 404 unless the contact is the caller's.
-fn require_contact(conn: &Connection, org: i64, id: &str) -> AppResult<()> {
-    contacts::get(conn, org, id)?
-        .map(|_| ())
-        .ok_or_else(|| AppError::not_found("contact"))
-}
-
 /// A contact's notes.
 #[utoipa::path(
-    get,
-    path = "/contacts/{id}/notes",
-    tag = "notes",
-    operation_id = "listNotes",
+    get, path = "/contacts/{id}/notes", tag = "notes", operation_id = "listNotes",
     params(ContactId),
     responses((status = 200, description = "The notes, newest first", body = NoteList)),
 )]
@@ -117,9 +105,8 @@ pub async fn list(
 ) -> AppResult<Response> {
     let org = auth.org();
     let list = state
-        .db
         .read(move |conn| {
-            require_contact(conn, org, &id)?;
+            contacts::require(conn, org, &id)?;
             notes::list(conn, org, &id)
         })
         .await?;
@@ -131,12 +118,8 @@ pub async fn list(
 
 /// Adds a note to a contact.
 #[utoipa::path(
-    post,
-    path = "/contacts/{id}/notes",
-    tag = "notes",
-    operation_id = "createNote",
-    params(ContactId),
-    request_body = NoteInput,
+    post, path = "/contacts/{id}/notes", tag = "notes", operation_id = "createNote",
+    params(ContactId), request_body = NoteInput,
     responses((status = 201, description = "The note", body = NoteView,
         headers(("Location" = String, description = "The note's URL")))),
 )]
@@ -151,7 +134,7 @@ pub async fn create(
     let note = state
         .db
         .write(move |tx| {
-            require_contact(tx, org, &id)?;
+            contacts::require(tx, org, &id)?;
             notes::create(tx, org, &id, &body)
         })
         .await?;
@@ -161,15 +144,8 @@ pub async fn create(
 
 /// Rewrites a note.
 #[utoipa::path(
-    put,
-    path = "/contacts/{id}/notes/{note_id}",
-    tag = "notes",
-    operation_id = "updateNote",
-    params(
-        ContactId,
-        NoteId,
-    ),
-    request_body = NoteInput,
+    put, path = "/contacts/{id}/notes/{note_id}", tag = "notes", operation_id = "updateNote",
+    params(ContactId, NoteId), request_body = NoteInput,
     responses((status = 200, description = "The note", body = NoteView)),
 )]
 pub async fn update(
@@ -184,7 +160,7 @@ pub async fn update(
     let note = state
         .db
         .write(move |tx| {
-            require_contact(tx, org, &id)?;
+            contacts::require(tx, org, &id)?;
             notes::update(tx, org, &id, &nid, &body)?.ok_or_else(|| AppError::not_found("note"))
         })
         .await?;
@@ -193,15 +169,8 @@ pub async fn update(
 
 /// Deletes a note.
 #[utoipa::path(
-    delete,
-    path = "/contacts/{id}/notes/{note_id}",
-    tag = "notes",
-    operation_id = "deleteNote",
-    params(
-        ContactId,
-        NoteId,
-    ),
-    responses((status = 200, description = "Deleted", body = Deleted)),
+    delete, path = "/contacts/{id}/notes/{note_id}", tag = "notes", operation_id = "deleteNote",
+    params(ContactId, NoteId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -214,7 +183,7 @@ pub async fn delete(
     state
         .db
         .write(move |tx| {
-            require_contact(tx, org, &id)?;
+            contacts::require(tx, org, &id)?;
             if notes::delete(tx, org, &id, &key)? {
                 Ok(())
             } else {
@@ -228,35 +197,20 @@ pub async fn delete(
 /// `GET /api/contacts/:id/timeline?limit=&cursor=`: newest first. The cursor
 /// is opaque (today the position of the last event returned).
 #[utoipa::path(
-    get,
-    path = "/contacts/{id}/timeline",
-    tag = "notes",
-    operation_id = "getTimeline",
-    params(
-        ContactId,
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Events per page; above 200 counts as 200. Default 50."),
-        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
-    ),
+    get, path = "/contacts/{id}/timeline", tag = "notes", operation_id = "getTimeline",
+    params(ContactId, NewestFirst),
     responses((status = 200, description = "A page of events, newest first", body = Timeline)),
 )]
 pub async fn timeline(
     State(state): State<AppState>,
     auth: Auth,
     ContactId(id): ContactId,
-    query: QueryMap,
+    NewestFirst { limit, before }: NewestFirst,
 ) -> AppResult<Response> {
-    let limit = query
-        .get("limit")
-        .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))?;
-    let before = query
-        .get("cursor")
-        .map(|s| parse_seq_cursor(&s))
-        .transpose()?;
     let org = auth.org();
     let mut events = state
-        .db
         .read(move |conn| {
-            require_contact(conn, org, &id)?;
+            contacts::require(conn, org, &id)?;
             timeline::list(conn, org, &id, before, limit + 1)
         })
         .await?;

@@ -73,11 +73,7 @@ pub fn document_json() -> String {
 
 /// `GET /api/openapi.json`: this document, without a key.
 #[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "meta",
-    operation_id = "getOpenApi",
-    security(()),
+    get, path = "/openapi.json", tag = "meta", operation_id = "getOpenApi", security(()),
     responses((status = 200, description = "This document", content_type = "application/json", body = Object)),
 )]
 pub async fn serve() -> Response {

@@ -72,7 +72,6 @@ pub struct SegmentInput {
 async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentView> {
     let search = state.search.clone();
     state
-        .db
         .read(move |conn| {
             let count = listing::count(conn, &search, org, &seg.filter)?;
             Ok(segment_view(&seg, count))
@@ -82,17 +81,13 @@ async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentV
 
 /// The organization's segments.
 #[utoipa::path(
-    get,
-    path = "/segments",
-    tag = "segments",
-    operation_id = "listSegments",
+    get, path = "/segments", tag = "segments", operation_id = "listSegments",
     responses((status = 200, description = "Every segment, with its count", body = SegmentList)),
 )]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<SegmentList>> {
     let org = auth.org();
     let search = state.search.clone();
     let out = state
-        .db
         .read(move |conn| {
             segments::list(conn, org)?
                 .iter()
@@ -110,10 +105,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<S
 
 /// Saves a filter as a segment.
 #[utoipa::path(
-    post,
-    path = "/segments",
-    tag = "segments",
-    operation_id = "createSegment",
+    post, path = "/segments", tag = "segments", operation_id = "createSegment",
     request_body = SegmentInput,
     responses((status = 201, description = "The segment", body = SegmentView,
         headers(("Location" = String, description = "The segment's URL")))),
@@ -140,11 +132,7 @@ pub async fn create(
 
 /// One segment.
 #[utoipa::path(
-    get,
-    path = "/segments/{id}",
-    tag = "segments",
-    operation_id = "getSegment",
-    params(SegmentId),
+    get, path = "/segments/{id}", tag = "segments", operation_id = "getSegment", params(SegmentId),
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
 pub async fn get(
@@ -154,7 +142,6 @@ pub async fn get(
 ) -> AppResult<Json<SegmentView>> {
     let org = auth.org();
     let seg = state
-        .db
         .read(move |conn| listing::segment(conn, org, &id))
         .await?;
     Ok(Json(counted(&state, org, seg).await?))
@@ -162,12 +149,8 @@ pub async fn get(
 
 /// Renames a segment or replaces its filters.
 #[utoipa::path(
-    put,
-    path = "/segments/{id}",
-    tag = "segments",
-    operation_id = "updateSegment",
-    params(SegmentId),
-    request_body = SegmentInput,
+    put, path = "/segments/{id}", tag = "segments", operation_id = "updateSegment",
+    params(SegmentId), request_body = SegmentInput,
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
 pub async fn update(
@@ -178,7 +161,6 @@ pub async fn update(
 ) -> AppResult<Json<SegmentView>> {
     let org = auth.org();
     let existing = state
-        .db
         .read({
             let id = id.clone();
             move |conn| listing::segment(conn, org, &id)
@@ -203,12 +185,8 @@ pub async fn update(
 
 /// Deletes a segment (not its contacts).
 #[utoipa::path(
-    delete,
-    path = "/segments/{id}",
-    tag = "segments",
-    operation_id = "deleteSegment",
-    params(SegmentId),
-    responses((status = 200, description = "Deleted", body = Deleted)),
+    delete, path = "/segments/{id}", tag = "segments", operation_id = "deleteSegment",
+    params(SegmentId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use rusqlite::{Connection, Transaction};
+
 use crate::config::Config;
 use crate::db::Db;
+use crate::error::AppResult;
 use crate::{csvio, jobs, metrics, search};
 
 /// Shared state every handler receives.
@@ -49,6 +52,27 @@ impl AppState {
     /// Tells the background workers that new rows may be waiting.
     pub fn notify_writers(&self) {
         self.wake.all();
+    }
+
+    /// Runs `f` on a reader.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.db.read(f).await
+    }
+
+    /// Runs `f` in the write transaction and, once it has committed, wakes
+    /// the workers that act on the outbox, jobs and deliveries it recorded.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Transaction) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let out = self.db.write(f).await?;
+        self.wake.all();
+        Ok(out)
     }
 
     /// The lookup worker's handle.

@@ -56,15 +56,12 @@ pub struct TagDeleted {
 
 /// Every tag in use, with its count.
 #[utoipa::path(
-    get,
-    path = "/tags",
-    tag = "tags",
-    operation_id = "listTags",
+    get, path = "/tags", tag = "tags", operation_id = "listTags",
     responses((status = 200, description = "The tags", body = TagList)),
 )]
 pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<TagList>> {
     let org = auth.org();
-    let tags = state.db.read(move |conn| tags::list(conn, org)).await?;
+    let tags = state.read(move |conn| tags::list(conn, org)).await?;
     Ok(Json(TagList { tags }))
 }
 
@@ -83,11 +80,7 @@ fn tag_not_found(tag: &str) -> AppError {
 
 /// Renames a tag on every contact, merging into `to`.
 #[utoipa::path(
-    post,
-    path = "/tags/rename",
-    tag = "tags",
-    operation_id = "renameTag",
-    request_body = TagRename,
+    post, path = "/tags/rename", tag = "tags", operation_id = "renameTag", request_body = TagRename,
     responses(
         (status = 200, description = "Renamed", body = TagRenamed),
         (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),
@@ -110,7 +103,6 @@ pub async fn rename(
     let org = auth.org();
     let (f, t) = (from.clone(), to.clone());
     let updated = state
-        .db
         .write(move |tx| {
             let n = tags::rename(tx, org, &f, &t)?;
             if n == 0 {
@@ -119,16 +111,12 @@ pub async fn rename(
             Ok(n)
         })
         .await?;
-    state.notify_writers();
     Ok(Json(TagRenamed { from, to, updated }))
 }
 
 /// Removes a tag from every contact.
 #[utoipa::path(
-    delete,
-    path = "/tags/{tag}",
-    tag = "tags",
-    operation_id = "deleteTag",
+    delete, path = "/tags/{tag}", tag = "tags", operation_id = "deleteTag",
     params(("tag" = String, Path, description = "The tag")),
     responses((status = 200, description = "Removed", body = TagDeleted)),
 )]
@@ -144,7 +132,6 @@ pub async fn delete(
     let org = auth.org();
     let t = tag.clone();
     let updated = state
-        .db
         .write(move |tx| {
             let n = tags::delete(tx, org, &t)?;
             if n == 0 {
@@ -153,7 +140,6 @@ pub async fn delete(
             Ok(n)
         })
         .await?;
-    state.notify_writers();
     Ok(Json(TagDeleted {
         tag,
         deleted: true,
@@ -164,10 +150,7 @@ pub async fn delete(
 /// `DELETE /api/tags/rename`: the rename route owns that path, so a tag
 /// literally called "rename" is deleted here.
 #[utoipa::path(
-    delete,
-    path = "/tags/rename",
-    tag = "tags",
-    operation_id = "deleteTagNamedRename",
+    delete, path = "/tags/rename", tag = "tags", operation_id = "deleteTagNamedRename",
     responses(
         (status = 200, description = "Removed", body = TagDeleted),
         (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),

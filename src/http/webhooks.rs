@@ -13,12 +13,12 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::Writer;
-use super::extract::{DeliveryId, JsonBody, QueryMap, WebhookId};
+use super::extract::{DeliveryId, JsonBody, NewestFirst, WebhookId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
-use crate::model::filter::{DEFAULT_LIMIT, parse_limit, parse_seq_cursor};
 use crate::model::webhook::WebhookPatch;
-use crate::store::webhooks::{self, Delivery, WebhookView};
+use crate::model::webhook::{Delivery, WebhookView};
+use crate::store::webhooks;
 
 /// This module's routes, each registered from its annotation.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -76,15 +76,12 @@ pub struct RetryQueued {
 
 /// The organization's webhook endpoints (write keys only).
 #[utoipa::path(
-    get,
-    path = "/webhooks",
-    tag = "webhooks",
-    operation_id = "listWebhooks",
+    get, path = "/webhooks", tag = "webhooks", operation_id = "listWebhooks",
     responses((status = 200, description = "The endpoints", body = WebhookList)),
 )]
 pub async fn list(State(state): State<AppState>, auth: Writer) -> AppResult<Response> {
     let org = auth.org();
-    let list = state.db.read(move |c| webhooks::list(c, org)).await?;
+    let list = state.read(move |c| webhooks::list(c, org)).await?;
     Ok(Json(WebhookList {
         webhooks: list.iter().map(|w| w.view(false)).collect(),
     })
@@ -93,10 +90,7 @@ pub async fn list(State(state): State<AppState>, auth: Writer) -> AppResult<Resp
 
 /// 201 with the endpoint and its signing secret, shown this once.
 #[utoipa::path(
-    post,
-    path = "/webhooks",
-    tag = "webhooks",
-    operation_id = "createWebhook",
+    post, path = "/webhooks", tag = "webhooks", operation_id = "createWebhook",
     request_body = WebhookInput,
     responses((status = 201, description = "The endpoint, with its secret", body = WebhookView,
         headers(("Location" = String, description = "The endpoint's URL")))),
@@ -118,11 +112,7 @@ pub async fn create(
 
 /// One endpoint (without its secret).
 #[utoipa::path(
-    get,
-    path = "/webhooks/{id}",
-    tag = "webhooks",
-    operation_id = "getWebhook",
-    params(WebhookId),
+    get, path = "/webhooks/{id}", tag = "webhooks", operation_id = "getWebhook", params(WebhookId),
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn get(
@@ -131,22 +121,14 @@ pub async fn get(
     WebhookId(id): WebhookId,
 ) -> AppResult<Response> {
     let org = auth.org();
-    let w = state
-        .db
-        .read(move |c| webhooks::get(c, org, &id))
-        .await?
-        .ok_or_else(|| AppError::not_found("webhook"))?;
+    let w = state.read(move |c| webhooks::require(c, org, &id)).await?;
     Ok(Json(w.view(false)).into_response())
 }
 
 /// Changes an endpoint; enabling it again resumes its deliveries.
 #[utoipa::path(
-    put,
-    path = "/webhooks/{id}",
-    tag = "webhooks",
-    operation_id = "updateWebhook",
-    params(WebhookId),
-    request_body = WebhookInput,
+    put, path = "/webhooks/{id}", tag = "webhooks", operation_id = "updateWebhook",
+    params(WebhookId), request_body = WebhookInput,
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn update(
@@ -158,22 +140,16 @@ pub async fn update(
     let patch = WebhookPatch::from_json(&body, false, &state.config.webhooks.allowed_hosts)?;
     let org = auth.org();
     let w = state
-        .db
         .write(move |tx| webhooks::update(tx, org, &id, patch))
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
-    state.notify_writers();
     Ok(Json(w.view(false)).into_response())
 }
 
 /// Deletes an endpoint and its deliveries.
 #[utoipa::path(
-    delete,
-    path = "/webhooks/{id}",
-    tag = "webhooks",
-    operation_id = "deleteWebhook",
-    params(WebhookId),
-    responses((status = 200, description = "Deleted", body = Deleted)),
+    delete, path = "/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook",
+    params(WebhookId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
     State(state): State<AppState>,
@@ -194,11 +170,8 @@ pub async fn delete(
 
 /// A new signing secret, shown once; the old one stops signing at once.
 #[utoipa::path(
-    post,
-    path = "/webhooks/{id}/rotate-secret",
-    tag = "webhooks",
-    operation_id = "rotateWebhookSecret",
-    params(WebhookId),
+    post, path = "/webhooks/{id}/rotate-secret", tag = "webhooks",
+    operation_id = "rotateWebhookSecret", params(WebhookId),
     responses((status = 200, description = "The endpoint, with its new secret", body = WebhookView)),
 )]
 pub async fn rotate_secret(
@@ -218,10 +191,7 @@ pub async fn rotate_secret(
 /// Sends a `ping` to the endpoint (enabled or not: a disabled endpoint gets
 /// it once it is enabled again).
 #[utoipa::path(
-    post,
-    path = "/webhooks/{id}/test",
-    tag = "webhooks",
-    operation_id = "testWebhook",
+    post, path = "/webhooks/{id}/test", tag = "webhooks", operation_id = "testWebhook",
     params(WebhookId),
     responses((status = 202, description = "The ping is queued", body = PingQueued)),
 )]
@@ -232,15 +202,11 @@ pub async fn test(
 ) -> AppResult<Response> {
     let org = auth.org();
     let event = state
-        .db
         .write(move |tx| {
-            if webhooks::get(tx, org, &id)?.is_none() {
-                return Err(AppError::not_found("webhook"));
-            }
+            webhooks::require(tx, org, &id)?;
             webhooks::enqueue_ping(tx, org, &id)
         })
         .await?;
-    state.notify_writers();
     Ok((
         StatusCode::ACCEPTED,
         Json(PingQueued {
@@ -254,37 +220,21 @@ pub async fn test(
 /// `GET /api/webhooks/:id/deliveries?limit=&cursor=`: newest first, each
 /// with its attempts.
 #[utoipa::path(
-    get,
-    path = "/webhooks/{id}/deliveries",
-    tag = "webhooks",
-    operation_id = "listDeliveries",
-    params(
-        WebhookId,
-        ("limit" = Option<u32>, Query, minimum = 1, description = "Deliveries per page; above 200 counts as 200. Default 50."),
-        ("cursor" = Option<String>, Query, description = "The `cursor` of the previous page"),
-    ),
+    get, path = "/webhooks/{id}/deliveries", tag = "webhooks", operation_id = "listDeliveries",
+    params(WebhookId, NewestFirst),
     responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage)),
 )]
 pub async fn deliveries(
     State(state): State<AppState>,
     auth: Writer,
     WebhookId(id): WebhookId,
-    query: QueryMap,
+    NewestFirst { limit, before }: NewestFirst,
 ) -> AppResult<Json<DeliveryPage>> {
-    let limit = query
-        .get("limit")
-        .map_or(Ok(DEFAULT_LIMIT), |s| parse_limit(&s))? as usize;
-    let before = query
-        .get("cursor")
-        .map(|s| parse_seq_cursor(&s))
-        .transpose()?;
+    let limit = limit as usize;
     let org = auth.org();
     let (list, next) = state
-        .db
         .read(move |c| {
-            if webhooks::get(c, org, &id)?.is_none() {
-                return Err(AppError::not_found("webhook"));
-            }
+            webhooks::require(c, org, &id)?;
             webhooks::deliveries(c, org, &id, limit, before)
         })
         .await?;
@@ -298,14 +248,8 @@ pub async fn deliveries(
 
 /// Sends one delivery again (whatever its status), soon.
 #[utoipa::path(
-    post,
-    path = "/webhooks/{id}/deliveries/{delivery}/retry",
-    tag = "webhooks",
-    operation_id = "retryDelivery",
-    params(
-        WebhookId,
-        DeliveryId,
-    ),
+    post, path = "/webhooks/{id}/deliveries/{delivery}/retry", tag = "webhooks",
+    operation_id = "retryDelivery", params(WebhookId, DeliveryId),
     responses((status = 202, description = "Queued again", body = RetryQueued)),
 )]
 pub async fn retry(
@@ -317,13 +261,11 @@ pub async fn retry(
     let org = auth.org();
     let key = delivery.clone();
     if !state
-        .db
         .write(move |tx| webhooks::retry(tx, org, &id, &key))
         .await?
     {
         return Err(AppError::not_found("delivery"));
     }
-    state.notify_writers();
     Ok((
         StatusCode::ACCEPTED,
         Json(RetryQueued {

@@ -19,7 +19,8 @@ use crate::config::WebhookConfig;
 use crate::db::Db;
 use crate::model::time::now_ms;
 use crate::model::webhook;
-use crate::store::webhooks::{self, Attempt, Due, Next};
+use crate::model::webhook::{Attempt, Next};
+use crate::store::webhooks::{self, Due};
 
 /// The longest the worker sleeps without looking at the table.
 const POLL: Duration = Duration::from_millis(500);

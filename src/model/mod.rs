@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod contact;
 pub mod fields;
 pub mod filter;
+pub mod import;
 pub mod inbound;
 pub mod note;
 pub mod segment;

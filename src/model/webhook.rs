@@ -1,13 +1,17 @@
-//! Outbound webhooks: the event types, an endpoint's settings as a client
-//! sends them, and the Standard Webhooks signature. No I/O.
+//! Outbound webhooks: the event types, an endpoint and its settings as a
+//! client sends them, deliveries and their attempts, and the Standard
+//! Webhooks signature. No I/O.
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
 use serde_json::Value;
 use sha2::Sha256;
+use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult, quote};
+use crate::model::time::format_ms;
 
 /// Every event an endpoint can ask for.
 pub const EVENT_TYPES: &[&str] = &[
@@ -228,6 +232,143 @@ pub fn backoff_ms(base_ms: u64, attempt: u32, jitter: f64) -> u64 {
     let exp = base_ms.saturating_mul(1u64 << attempt.saturating_sub(1).min(20));
     let capped = exp.min(MAX) as f64;
     (capped * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))) as u64
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub id: String,
+    pub org: i64,
+    pub url: String,
+    pub events: Vec<String>,
+    pub description: String,
+    pub enabled: bool,
+    pub secret: String,
+    pub disabled_reason: Option<String>,
+    pub failing_since: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A webhook endpoint as the API shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Webhook)]
+pub struct WebhookView<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    /// Event types sent, or `["*"]` for all.
+    pub events: &'a [String],
+    pub description: &'a str,
+    pub enabled: bool,
+    /// Why Roster disabled it (failing for too long), if it did.
+    #[schema(required = true)]
+    pub disabled_reason: Option<&'a str>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[schema(required = true)]
+    pub failing_since: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+    /// The signing secret: only when created or rotated, shown that once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub secret: Option<&'a str>,
+}
+
+impl Webhook {
+    /// The API shape; the secret only when it is being shown once.
+    pub fn view(&self, with_secret: bool) -> WebhookView<'_> {
+        WebhookView {
+            id: &self.id,
+            url: &self.url,
+            events: &self.events,
+            description: &self.description,
+            enabled: self.enabled,
+            disabled_reason: self.disabled_reason.as_deref(),
+            failing_since: self.failing_since.map(format_ms),
+            created_at: format_ms(self.created_at),
+            updated_at: format_ms(self.updated_at),
+            secret: with_secret.then_some(self.secret.as_str()),
+        }
+    }
+}
+
+/// One event's delivery to an endpoint, with its attempts.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    pub id: String,
+    pub event_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `pending`, `delivered` or `failed`.
+    pub status: String,
+    pub attempt_count: i64,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
+    pub next_attempt_at: Option<String>,
+    #[schema(required = true)]
+    pub last_status_code: Option<i64>,
+    #[schema(required = true)]
+    pub last_error: Option<String>,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    #[schema(required = true)]
+    pub delivered_at: Option<String>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// One attempt at a delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    #[schema(format = DateTime)]
+    pub at: String,
+    /// The endpoint's HTTP status; `null` when it could not be reached.
+    #[schema(required = true)]
+    pub status_code: Option<i64>,
+    #[schema(required = true)]
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// One attempt's outcome.
+#[derive(Debug, Clone)]
+pub struct Attempt {
+    pub at: i64,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+impl Attempt {
+    pub fn succeeded(&self) -> bool {
+        self.status_code.is_some_and(|s| (200..300).contains(&s))
+    }
+
+    /// Why an endpoint that has been failing for longer than
+    /// `disable_after_ms`, this attempt the last, is disabled.
+    pub fn disabled_reason(&self, disable_after_ms: i64) -> String {
+        let answer = match (self.status_code, &self.error) {
+            (Some(code), _) => format!("HTTP {code}"),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "nothing".into(),
+        };
+        format!(
+            "disabled after failing for more than {} hours; the last attempt answered {answer}",
+            disable_after_ms / 3_600_000
+        )
+    }
+}
+
+/// What the worker decided about a failed attempt.
+pub enum Next {
+    /// Try again at this time.
+    Retry(i64),
+    /// Give up: the delivery fails.
+    GiveUp,
 }
 
 #[cfg(test)]

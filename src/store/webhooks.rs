@@ -2,114 +2,14 @@
 //! written to in the transaction of the change that caused it.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
-use serde::Serialize;
 use serde_json::{Value, json};
-use utoipa::ToSchema;
 
 use super::new_id;
 use crate::error::{AppError, AppResult};
 use crate::model::time::{format_ms, now_ms};
-use crate::model::webhook::{self, WebhookPatch};
-
-#[derive(Debug, Clone)]
-pub struct Webhook {
-    pub id: String,
-    pub org: i64,
-    pub url: String,
-    pub events: Vec<String>,
-    pub description: String,
-    pub enabled: bool,
-    pub secret: String,
-    pub disabled_reason: Option<String>,
-    pub failing_since: Option<i64>,
-    pub created_at: i64,
-    pub updated_at: i64,
-}
-
-/// A webhook endpoint as the API shows it.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-#[schema(as = Webhook)]
-pub struct WebhookView<'a> {
-    pub id: &'a str,
-    pub url: &'a str,
-    /// Event types sent, or `["*"]` for all.
-    pub events: &'a [String],
-    pub description: &'a str,
-    pub enabled: bool,
-    /// Why Roster disabled it (failing for too long), if it did.
-    #[schema(required = true)]
-    pub disabled_reason: Option<&'a str>,
-    #[schema(value_type = Option<String>, format = DateTime)]
-    #[schema(required = true)]
-    pub failing_since: Option<String>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-    /// The signing secret: only when created or rotated, shown that once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(nullable = false)]
-    pub secret: Option<&'a str>,
-}
-
-impl Webhook {
-    /// The API shape; the secret only when it is being shown once.
-    pub fn view(&self, with_secret: bool) -> WebhookView<'_> {
-        WebhookView {
-            id: &self.id,
-            url: &self.url,
-            events: &self.events,
-            description: &self.description,
-            enabled: self.enabled,
-            disabled_reason: self.disabled_reason.as_deref(),
-            failing_since: self.failing_since.map(format_ms),
-            created_at: format_ms(self.created_at),
-            updated_at: format_ms(self.updated_at),
-            secret: with_secret.then_some(self.secret.as_str()),
-        }
-    }
-}
-
-/// One event's delivery to an endpoint, with its attempts.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Delivery {
-    pub id: String,
-    pub event_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// `pending`, `delivered` or `failed`.
-    pub status: String,
-    pub attempt_count: i64,
-    #[schema(format = DateTime)]
-    #[schema(required = true)]
-    pub next_attempt_at: Option<String>,
-    #[schema(required = true)]
-    pub last_status_code: Option<i64>,
-    #[schema(required = true)]
-    pub last_error: Option<String>,
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    #[schema(format = DateTime)]
-    #[schema(required = true)]
-    pub delivered_at: Option<String>,
-    pub attempts: Vec<DeliveryAttempt>,
-}
-
-/// One attempt at a delivery.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DeliveryAttempt {
-    #[schema(format = DateTime)]
-    pub at: String,
-    /// The endpoint's HTTP status; `null` when it could not be reached.
-    #[schema(required = true)]
-    pub status_code: Option<i64>,
-    #[schema(required = true)]
-    pub error: Option<String>,
-    pub duration_ms: i64,
-}
+use crate::model::webhook::{
+    self, Attempt, Delivery, DeliveryAttempt, Next, Webhook, WebhookPatch,
+};
 
 const COLUMNS: &str = "id, org, url, events, description, enabled, secret, disabled_reason, \
                        failing_since, created_at, updated_at";
@@ -149,6 +49,11 @@ pub fn create(conn: &Connection, org: i64, patch: WebhookPatch) -> AppResult<Web
         ],
     )?;
     Ok(get(conn, org, &id)?.expect("inserted above"))
+}
+
+/// The endpoint, or the contract's 404.
+pub fn require(conn: &Connection, org: i64, id: &str) -> AppResult<Webhook> {
+    get(conn, org, id)?.ok_or_else(|| AppError::not_found("webhook"))
 }
 
 pub fn get(conn: &Connection, org: i64, id: &str) -> AppResult<Option<Webhook>> {
@@ -394,29 +299,6 @@ pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
         .query_row([], |r| r.get(0))?)
 }
 
-/// One attempt's outcome.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    pub at: i64,
-    pub status_code: Option<u16>,
-    pub error: Option<String>,
-    pub duration_ms: i64,
-}
-
-impl Attempt {
-    pub fn succeeded(&self) -> bool {
-        self.status_code.is_some_and(|s| (200..300).contains(&s))
-    }
-}
-
-/// What the worker decided about a failed attempt.
-pub enum Next {
-    /// Try again at this time.
-    Retry(i64),
-    /// Give up: the delivery fails.
-    GiveUp,
-}
-
 /// Records `attempt` of delivery `seq`, and settles it: delivered, due
 /// again at `next`, or failed. A success clears the endpoint's failing
 /// streak; a failure starts one, and an endpoint failing for longer than
@@ -480,15 +362,7 @@ pub fn settle(
         "UPDATE webhooks SET failing_since = ?2 WHERE id = ?1 AND failing_since IS NULL",
     )?
     .execute(params![due.webhook_id, attempt.at])?;
-    let reason = format!(
-        "disabled after failing for more than {} hours; the last attempt answered {}",
-        disable_after_ms / 3_600_000,
-        match (attempt.status_code, &attempt.error) {
-            (Some(code), _) => format!("HTTP {code}"),
-            (None, Some(e)) => e.clone(),
-            (None, None) => "nothing".into(),
-        }
-    );
+    let reason = attempt.disabled_reason(disable_after_ms);
     conn.prepare_cached(
         "UPDATE webhooks SET enabled = 0, disabled_reason = ?3, updated_at = ?4
           WHERE id = ?1 AND enabled = 1 AND failing_since IS NOT NULL AND ?2 - failing_since > ?5",

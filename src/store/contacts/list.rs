@@ -227,33 +227,17 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             }
         }
     }
-    if let Some(b) = filter.is_textable {
-        clause.push_str(if b {
-            " AND c.is_textable = 1"
-        } else {
-            " AND c.is_textable = 0"
-        });
-    }
-    if let Some(b) = filter.opted_out {
-        clause.push_str(if b {
-            " AND c.is_opted_in = 0"
-        } else {
-            " AND c.is_opted_in = 1"
-        });
-    }
-    if let Some(b) = filter.has_email {
-        clause.push_str(if b {
-            " AND c.email IS NOT NULL"
-        } else {
-            " AND c.email IS NULL"
-        });
-    }
-    if let Some(b) = filter.has_phone {
-        clause.push_str(if b {
-            " AND c.phone IS NOT NULL"
-        } else {
-            " AND c.phone IS NULL"
-        });
+    let flags = [
+        (filter.is_textable, "c.is_textable = 1", "c.is_textable = 0"),
+        (filter.opted_out, "c.is_opted_in = 0", "c.is_opted_in = 1"),
+        (filter.has_email, "c.email IS NOT NULL", "c.email IS NULL"),
+        (filter.has_phone, "c.phone IS NOT NULL", "c.phone IS NULL"),
+    ];
+    for (wanted, yes, no) in flags {
+        if let Some(b) = wanted {
+            clause.push_str(" AND ");
+            clause.push_str(if b { yes } else { no });
+        }
     }
     if !filter.states.is_empty() {
         let placeholders: Vec<String> = filter

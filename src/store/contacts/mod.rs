@@ -17,7 +17,7 @@ pub use list::{
     Drive, Page, WALK_BOUND, Where, build_where, cheap_count, count, count_where, list,
     list_bounded, matching_keys,
 };
-pub use read::{count_all, find_existing, for_each, get, get_many, id_by_phone};
+pub use read::{count_all, find_existing, for_each, get, get_many, id_by_phone, require};
 pub use rows::{columns, from_row, from_row_at, prefixed_columns};
 pub use write::{
     create_or_merge, create_or_merge_into, delete, save, save_in, set_opted_in, try_create, update,

@@ -16,6 +16,11 @@ pub fn get(conn: &Connection, org: i64, id: &str) -> AppResult<Option<Contact>> 
         .optional()?)
 }
 
+/// The contact, or the contract's 404.
+pub fn require(conn: &Connection, org: i64, id: &str) -> AppResult<Contact> {
+    get(conn, org, id)?.ok_or_else(|| AppError::not_found("contact"))
+}
+
 /// Loads contacts by id, in the order of `ids`; ids not in `org` are skipped.
 pub fn get_many(conn: &Connection, org: i64, ids: &[String]) -> AppResult<Vec<Contact>> {
     let mut stmt = conn.prepare_cached(&format!(

@@ -86,19 +86,17 @@ pub fn update(
     patch: ContactPatch,
     source: Source,
 ) -> AppResult<Option<Contact>> {
-    let Some(before) = get(conn, org, id)? else {
-        return Ok(None);
-    };
-    let mut after = before.clone();
-    patch.apply_to(&mut after, false)?;
-    if after.phone.is_none() && after.email.is_none() {
-        return Err(AppError::bad_request(
-            "validation_error",
-            None,
-            "a contact needs a phone or an email; this update would remove both",
-        ));
-    }
-    Ok(Some(save(conn, Some(&before), after, source, false)?))
+    edit(conn, org, id, source, |after| {
+        patch.apply_to(after, false)?;
+        if after.phone.is_none() && after.email.is_none() {
+            return Err(AppError::bad_request(
+                "validation_error",
+                None,
+                "a contact needs a phone or an email; this update would remove both",
+            ));
+        }
+        Ok(())
+    })
 }
 
 /// Sets opt-in state. `None` when the contact is not in `org`.
@@ -109,11 +107,25 @@ pub fn set_opted_in(
     opted_in: bool,
     source: Source,
 ) -> AppResult<Option<Contact>> {
+    edit(conn, org, id, source, |after| {
+        after.is_opted_in = opted_in;
+        Ok(())
+    })
+}
+
+/// Loads the contact, lets `change` edit a copy and saves what changed.
+fn edit(
+    conn: &Connection,
+    org: i64,
+    id: &str,
+    source: Source,
+    change: impl FnOnce(&mut Contact) -> AppResult<()>,
+) -> AppResult<Option<Contact>> {
     let Some(before) = get(conn, org, id)? else {
         return Ok(None);
     };
     let mut after = before.clone();
-    after.is_opted_in = opted_in;
+    change(&mut after)?;
     Ok(Some(save(conn, Some(&before), after, source, false)?))
 }
 
