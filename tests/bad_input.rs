@@ -254,3 +254,50 @@ fn wrong_methods_get_a_json_error() {
     assert_eq!(r.status, 405);
     assert!(r.body["code"].is_string());
 }
+
+#[test]
+fn a_timeline_and_deliveries_reject_a_bad_limit_or_cursor_and_page_on_a_good_one() {
+    let server = Server::start();
+    let api = server.client("acme");
+    let contact = api.create(&json!({"phone": "9195550502", "firstName": "Paged"}));
+    let id = contact["id"].as_str().unwrap();
+    api.post(
+        &format!("/api/contacts/{id}/notes"),
+        &json!({"body": "one"}),
+    );
+    let hook = api.post(
+        "/api/webhooks",
+        &json!({"url": "http://127.0.0.1:9/hook", "events": ["*"]}),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let hook_id = hook.body["id"].as_str().unwrap();
+    for _ in 0..2 {
+        let r = api.post_empty(&format!("/api/webhooks/{hook_id}/test"));
+        assert_eq!(r.status, 202, "{}", r.text);
+    }
+    let lists = [
+        (format!("/api/contacts/{id}/timeline"), "events"),
+        (format!("/api/webhooks/{hook_id}/deliveries"), "deliveries"),
+    ];
+    for (path, items) in &lists {
+        for (query, code) in [
+            ("limit=abc", "invalid_parameter"),
+            ("limit=0", "invalid_parameter"),
+            ("limit=-3", "invalid_parameter"),
+            ("cursor=garbage", "invalid_cursor"),
+            ("cursor=0", "invalid_cursor"),
+        ] {
+            let r = api.get(&format!("{path}?{query}"));
+            assert_eq!(r.status, 400, "{path}?{query}: {}", r.text);
+            assert_eq!(r.code(), code, "{path}?{query}");
+        }
+        let first = api.get(&format!("{path}?limit=1"));
+        assert_eq!(first.status, 200, "{}", first.text);
+        assert_eq!(first.body[*items].as_array().unwrap().len(), 1, "{path}");
+        let cursor = first.body["cursor"].as_str().expect("a next page");
+        let next = api.get(&format!("{path}?limit=1&cursor={cursor}"));
+        assert_eq!(next.status, 200, "{}", next.text);
+        let (a, b) = (&first.body[*items][0]["id"], &next.body[*items][0]["id"]);
+        assert!(b.is_string() && a != b, "{path}: the next page moves on");
+    }
+}

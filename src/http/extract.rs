@@ -140,15 +140,26 @@ path_ids! {
 
 fn path_parameter(name: &str, description: &str) -> utoipa::openapi::path::Parameter {
     use utoipa::openapi::Required;
-    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::schema::{ObjectBuilder, Type};
-    ParameterBuilder::new()
-        .name(name)
-        .parameter_in(ParameterIn::Path)
+    let schema = ObjectBuilder::new().schema_type(Type::String);
+    parameter(name, ParameterIn::Path, description, schema)
         .required(Required::True)
-        .description(Some(description))
-        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
         .build()
+}
+
+/// A parameter of the document, as the extractors here describe theirs.
+fn parameter(
+    name: &str,
+    place: utoipa::openapi::path::ParameterIn,
+    description: &str,
+    schema: utoipa::openapi::schema::ObjectBuilder,
+) -> utoipa::openapi::path::ParameterBuilder {
+    utoipa::openapi::path::ParameterBuilder::new()
+        .name(name)
+        .parameter_in(place)
+        .description(Some(description))
+        .schema(Some(schema))
 }
 
 /// `?limit=&cursor=` of a newest-first list (a timeline, deliveries): at
@@ -181,15 +192,10 @@ impl utoipa::IntoParams for NewestFirst {
     fn into_params(
         _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
     ) -> Vec<utoipa::openapi::path::Parameter> {
-        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::path::ParameterIn;
         use utoipa::openapi::schema::{ObjectBuilder, Type};
         let query = |name: &str, description: &str, schema: ObjectBuilder| {
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Query)
-                .description(Some(description))
-                .schema(Some(schema))
-                .build()
+            parameter(name, ParameterIn::Query, description, schema).build()
         };
         vec![
             query(

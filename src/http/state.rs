@@ -3,9 +3,8 @@
 
 use std::sync::Arc;
 
-use tokio_util::sync::CancellationToken;
-
 use rusqlite::{Connection, Transaction};
+use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::db::Db;
