@@ -46,11 +46,14 @@ fn targets() -> impl Iterator<Item = &'static FieldDef> {
 /// Prefix of a header (or mapping target) naming a custom field key.
 pub const CUSTOM_PREFIX: &str = "customFields.";
 
+/// A header's letters and digits, lower-cased. Lower-casing comes first:
+/// it can add marks (`İ` becomes `i` and a combining dot), which are dropped,
+/// so a normalized header normalizes to itself.
 pub fn normalize(header: &str) -> String {
     header
         .chars()
-        .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
         .collect()
 }
 
