@@ -3,6 +3,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use rusqlite::{Connection, Transaction};
 
 use super::AppState;
 use crate::error::{AppError, AppResult};
@@ -97,14 +98,57 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A key with write access; a read key is 403 before anything else of the
-/// request is looked at.
-pub struct Writer(pub Auth);
+/// An authenticated request: the state and the caller's key, with reads that
+/// hand the caller's organization to their closure, so a handler cannot
+/// forget to scope one.
+pub struct Caller {
+    pub state: AppState,
+    pub auth: Auth,
+}
 
-impl std::ops::Deref for Writer {
+impl Caller {
+    /// Runs `f` on a reader, scoped to the caller's organization.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Connection, i64) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let org = self.org();
+        self.state.read(move |conn| f(conn, org)).await
+    }
+}
+
+impl std::ops::Deref for Caller {
     type Target = Auth;
 
     fn deref(&self) -> &Auth {
+        &self.auth
+    }
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let auth = Auth::from_request_parts(parts, state).await?;
+        Ok(Caller {
+            state: state.clone(),
+            auth,
+        })
+    }
+}
+
+/// A caller whose key has write access; a read key is 403 before anything
+/// else of the request is looked at.
+pub struct Writer(pub Caller);
+
+impl std::ops::Deref for Writer {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
         &self.0
     }
 }
@@ -116,8 +160,21 @@ impl FromRequestParts<AppState> for Writer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let auth = Auth::from_request_parts(parts, state).await?;
-        auth.require_write()?;
-        Ok(Writer(auth))
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require_write()?;
+        Ok(Writer(caller))
+    }
+}
+
+impl Writer {
+    /// Runs `f` in the write transaction, scoped to the caller's
+    /// organization, and wakes the workers once it has committed.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&Transaction, i64) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let org = self.org();
+        self.state.write(move |tx| f(tx, org)).await
     }
 }

@@ -2,7 +2,6 @@
 //! in chunked transactions.
 
 use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,30 +44,25 @@ pub struct Tally {
         (status = 404, description = "No such segment", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn run(
-    State(state): State<AppState>,
-    auth: Writer,
-    JsonBody(body): JsonBody,
-) -> AppResult<Json<Tally>> {
+pub async fn run(caller: Writer, JsonBody(body): JsonBody) -> AppResult<Json<Tally>> {
     let req = BulkRequest::from_json(&body)?;
-    let org = auth.org();
     let filter = match req.target.clone() {
         BulkTarget::Ids(ids) => None.ok_or(ids),
         BulkTarget::Filter(filter) => Ok(filter),
-        BulkTarget::Segment(raw) => Ok(state
-            .read(move |conn| Selection::Segment(raw).resolve(conn, org))
+        BulkTarget::Segment(raw) => Ok(caller
+            .read(move |conn, org| Selection::Segment(raw).resolve(conn, org))
             .await?),
     };
     let tally = match filter {
-        Err(ids) => by_ids(&state, org, req.action.clone(), ids).await,
+        Err(ids) => by_ids(&caller, req.action.clone(), ids).await,
         Ok(filter) => {
             check_filter(&req, &filter)?;
             if filter.search.is_some() {
                 // The index answers search filters: take the matching ids
                 // first, then act on them in chunks like an id list.
-                let search = state.search.clone();
-                let ids = state
-                    .read(move |conn| {
+                let search = caller.state.search.clone();
+                let ids = caller
+                    .read(move |conn, org| {
                         let mut ids = Vec::new();
                         Walk::new(filter, SortBy::CreatedAt, 1_000).for_each(
                             conn,
@@ -82,15 +76,14 @@ pub async fn run(
                         Ok(ids)
                     })
                     .await?;
-                by_ids(&state, org, req.action.clone(), ids).await
+                by_ids(&caller, req.action.clone(), ids).await
             } else {
-                by_filter(&state, org, req.action.clone(), filter).await
+                by_filter(&caller, req.action.clone(), filter).await
             }
         }
     };
     // Chunks already committed stay committed even if a later one failed;
-    // the workers must hear about them either way.
-    state.notify_writers();
+    // each woke the workers when it committed.
     Ok(Json(tally?))
 }
 
@@ -105,19 +98,13 @@ fn check_filter(req: &BulkRequest, filter: &ContactFilter) -> AppResult<()> {
     Ok(())
 }
 
-async fn by_ids(
-    state: &AppState,
-    org: i64,
-    action: BulkAction,
-    ids: Vec<String>,
-) -> AppResult<Tally> {
+async fn by_ids(caller: &Writer, action: BulkAction, ids: Vec<String>) -> AppResult<Tally> {
     let mut tally = Tally::default();
     for chunk in ids.chunks(CHUNK) {
         let chunk = chunk.to_vec();
         let action = action.clone();
-        let t = state
-            .db
-            .write(move |tx| {
+        let t = caller
+            .write(move |tx, org| {
                 let mut t = Tally::default();
                 for c in contacts::get_many(tx, org, &chunk)? {
                     t.matched += 1;
@@ -139,20 +126,14 @@ async fn by_ids(
 /// once even as the action moves it in or out of the filter. Contacts
 /// created after the walk started sort above its position and are not
 /// touched.
-async fn by_filter(
-    state: &AppState,
-    org: i64,
-    action: BulkAction,
-    filter: ContactFilter,
-) -> AppResult<Tally> {
+async fn by_filter(caller: &Writer, action: BulkAction, filter: ContactFilter) -> AppResult<Tally> {
     let mut tally = Tally::default();
     let mut walk = Walk::new(filter, SortBy::CreatedAt, CHUNK as u32);
     loop {
         let action = action.clone();
-        let search = state.search.clone();
-        let (t, rest) = state
-            .db
-            .write(move |tx| {
+        let search = caller.state.search.clone();
+        let (t, rest) = caller
+            .write(move |tx, org| {
                 let mut t = Tally::default();
                 let Some(page) = walk.next_page(tx, &search, org)? else {
                     return Ok((t, None));

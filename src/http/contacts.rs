@@ -1,7 +1,6 @@
 //! `/api/contacts`: the five documented endpoints plus opt-out and opt-in.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -10,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Auth, Caller, Writer};
 use super::extract::{ContactId, JsonBody, QueryMap};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
@@ -63,25 +62,20 @@ pub struct CreatedContact<'a> {
     params(PageQuery, FilterQuery),
     responses((status = 200, description = "A page of contacts", body = ContactPage)),
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    query: QueryMap,
-) -> AppResult<Response> {
+pub async fn list(caller: Caller, query: QueryMap) -> AppResult<Response> {
     let get = query.getter();
     let params = ListParams::from_query(&get)?;
-    let org = auth.org();
     let selection = Selection::from_query(&get)?;
-    let search = state.search.clone();
-    let page = state
-        .read(move |conn| {
+    let search = caller.state.search.clone();
+    let page = caller
+        .read(move |conn, org| {
             let filter = selection.resolve(conn, org)?;
             let page = listing::list_contacts(conn, &search, org, &filter, &params)?;
             Ok((page, params))
         })
         .await?;
     let (page, params) = page;
-    Ok(Json(page_view(&auth, &page, &params)).into_response())
+    Ok(Json(page_view(&caller, &page, &params)).into_response())
 }
 
 /// The documented list response.
@@ -117,18 +111,13 @@ const CREATED_CONTACT: &str = "/api/contacts/{id}";
         (status = 409, description = "The phone and the email belong to two different contacts", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Writer,
-    JsonBody(body): JsonBody,
-) -> AppResult<Response> {
+pub async fn create(caller: Writer, JsonBody(body): JsonBody) -> AppResult<Response> {
     let patch = ContactPatch::from_json(&body, Mode::Create)?;
-    let org = auth.org();
-    let (contact, outcome) = state
-        .write(move |tx| contacts::create_or_merge(tx, org, patch, Source::Api))
+    let (contact, outcome) = caller
+        .write(move |tx, org| contacts::create_or_merge(tx, org, patch, Source::Api))
         .await?;
     let body = CreatedContact {
-        contact: contact.view(auth.org_id()),
+        contact: contact.view(caller.org_id()),
         outcome: outcome.as_str(),
     };
     Ok(match outcome {
@@ -149,16 +138,11 @@ fn one(auth: &Auth, contact: &crate::model::Contact) -> Response {
     get, path = "/contacts/{id}", tag = "contacts", operation_id = "getContact", params(ContactId),
     responses((status = 200, description = "The contact", body = ContactView)),
 )]
-pub async fn get(
-    State(state): State<AppState>,
-    auth: Auth,
-    ContactId(id): ContactId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let contact = state
-        .read(move |conn| contacts::require(conn, org, &id))
+pub async fn get(caller: Caller, ContactId(id): ContactId) -> AppResult<Response> {
+    let contact = caller
+        .read(move |conn, org| contacts::require(conn, org, &id))
         .await?;
-    Ok(one(&auth, &contact))
+    Ok(one(&caller, &contact))
 }
 
 /// Updates the fields the body names; `null` clears one.
@@ -171,18 +155,16 @@ pub async fn get(
     ),
 )]
 pub async fn update(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     ContactId(id): ContactId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
     let patch = ContactPatch::from_json(&body, Mode::Update)?;
-    let org = auth.org();
-    let contact = state
-        .write(move |tx| contacts::update(tx, org, &id, patch, Source::Api))
+    let contact = caller
+        .write(move |tx, org| contacts::update(tx, org, &id, patch, Source::Api))
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
-    Ok(one(&auth, &contact))
+    Ok(one(&caller, &contact))
 }
 
 /// Deletes a contact.
@@ -190,15 +172,10 @@ pub async fn update(
     delete, path = "/contacts/{id}", tag = "contacts", operation_id = "deleteContact",
     params(ContactId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Writer,
-    ContactId(id): ContactId,
-) -> AppResult<Json<Deleted>> {
-    let org = auth.org();
+pub async fn delete(caller: Writer, ContactId(id): ContactId) -> AppResult<Json<Deleted>> {
     let key = id.clone();
-    let deleted = state
-        .write(move |tx| contacts::delete(tx, org, &key))
+    let deleted = caller
+        .write(move |tx, org| contacts::delete(tx, org, &key))
         .await?;
     if !deleted {
         return Err(AppError::not_found("contact"));
@@ -206,18 +183,12 @@ pub async fn delete(
     Ok(Json(Deleted::new(id)))
 }
 
-async fn set_opted_in(
-    state: AppState,
-    auth: Writer,
-    id: String,
-    opted_in: bool,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let contact = state
-        .write(move |tx| contacts::set_opted_in(tx, org, &id, opted_in, Source::Api))
+async fn set_opted_in(caller: Writer, id: String, opted_in: bool) -> AppResult<Response> {
+    let contact = caller
+        .write(move |tx, org| contacts::set_opted_in(tx, org, &id, opted_in, Source::Api))
         .await?
         .ok_or_else(|| AppError::not_found("contact"))?;
-    Ok(one(&auth, &contact))
+    Ok(one(&caller, &contact))
 }
 
 /// Opts the contact out of messages (`isOptedIn: false`, `optedOutAt` set).
@@ -226,12 +197,8 @@ async fn set_opted_in(
     params(ContactId),
     responses((status = 200, description = "The contact, opted out", body = ContactView)),
 )]
-pub async fn opt_out(
-    State(state): State<AppState>,
-    auth: Writer,
-    ContactId(id): ContactId,
-) -> AppResult<Response> {
-    set_opted_in(state, auth, id, false).await
+pub async fn opt_out(caller: Writer, ContactId(id): ContactId) -> AppResult<Response> {
+    set_opted_in(caller, id, false).await
 }
 
 /// Opts the contact back in.
@@ -240,10 +207,6 @@ pub async fn opt_out(
     params(ContactId),
     responses((status = 200, description = "The contact, opted in", body = ContactView)),
 )]
-pub async fn opt_in(
-    State(state): State<AppState>,
-    auth: Writer,
-    ContactId(id): ContactId,
-) -> AppResult<Response> {
-    set_opted_in(state, auth, id, true).await
+pub async fn opt_in(caller: Writer, ContactId(id): ContactId) -> AppResult<Response> {
+    set_opted_in(caller, id, true).await
 }

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
+use super::auth::Caller;
 use super::extract::QueryMap;
 use crate::csvio::export::{self, Format};
 use crate::error::{AppError, AppResult};
@@ -90,14 +90,11 @@ impl ExportLinks {
 }
 
 /// The filter an export request selects (see [`Selection`]).
-async fn resolve_filter(
-    state: &AppState,
-    auth: &Auth,
-    query: &QueryMap,
-) -> AppResult<ContactFilter> {
+async fn resolve_filter(caller: &Caller, query: &QueryMap) -> AppResult<ContactFilter> {
     let selection = Selection::from_query(&query.getter())?;
-    let org = auth.org();
-    state.read(move |conn| selection.resolve(conn, org)).await
+    caller
+        .read(move |conn, org| selection.resolve(conn, org))
+        .await
 }
 
 #[derive(Debug, utoipa::IntoParams)]
@@ -137,17 +134,13 @@ pub struct ExportLink {
         (String = "application/x-ndjson"),
     ))),
 )]
-pub async fn export(
-    State(state): State<AppState>,
-    auth: Auth,
-    query: QueryMap,
-) -> AppResult<Response> {
+pub async fn export(caller: Caller, query: QueryMap) -> AppResult<Response> {
     let format = Format::parse(query.get("format").as_deref())?;
-    let filter = resolve_filter(&state, &auth, &query).await?;
+    let filter = resolve_filter(&caller, &query).await?;
     Ok(stream(
-        &state,
-        auth.org(),
-        auth.org_id().to_string(),
+        &caller.state,
+        caller.org(),
+        caller.org_id().to_string(),
         filter,
         format,
     ))
@@ -164,23 +157,19 @@ pub async fn export(
         (status = 429, description = "Too many unused links", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn link(
-    State(state): State<AppState>,
-    auth: Auth,
-    query: QueryMap,
-) -> AppResult<Json<ExportLink>> {
+pub async fn link(caller: Caller, query: QueryMap) -> AppResult<Json<ExportLink>> {
     let format = Format::parse(query.get("format").as_deref())?;
-    let filter = resolve_filter(&state, &auth, &query).await?;
+    let filter = resolve_filter(&caller, &query).await?;
     if filter.search.is_some() {
         // A download that could only fail after its headers are sent is
         // refused now instead.
-        state.search.ready()?;
+        caller.state.search.ready()?;
     }
-    let ttl = Duration::from_secs(state.config.export_link_ttl_secs);
-    let token = state.export_links.issue(Link {
-        key_id: auth.0.key_id.clone(),
-        org: auth.org(),
-        org_uuid: auth.org_id().to_string(),
+    let ttl = Duration::from_secs(caller.state.config.export_link_ttl_secs);
+    let token = caller.state.export_links.issue(Link {
+        key_id: caller.auth.0.key_id.clone(),
+        org: caller.org(),
+        org_uuid: caller.org_id().to_string(),
         filter,
         format,
         expires: Instant::now() + ttl,

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Caller, Writer};
 use super::extract::{ImportId, QueryMap};
 use crate::csvio::importer::{ImportOptions, upload_dir};
 use crate::error::{AppError, AppResult};
@@ -252,33 +252,26 @@ pub struct Preview {
         (status = 202, description = "Queued", body = ImportQueued),
     ),
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Writer,
-    query: QueryMap,
-    req: Request,
-) -> AppResult<Response> {
+pub async fn create(caller: Writer, query: QueryMap, req: Request) -> AppResult<Response> {
     let id = new_id();
-    let received = receive(&state, &id, &query, req).await;
+    let received = receive(&caller.state, &id, &query, req).await;
     let (path, options) = match received.and_then(|(path, options)| {
         ImportOptions::from_json(&options)?;
         Ok((path, options))
     }) {
         Ok(v) => v,
         Err(err) => {
-            let path = upload_dir(&state.config.data.data_dir).join(format!("{id}.csv"));
+            let path = upload_dir(&caller.state.config.data.data_dir).join(format!("{id}.csv"));
             let _ = tokio::fs::remove_file(path).await;
             return Err(err);
         }
     };
-    let org = auth.org();
     let source = path.to_string_lossy().into_owned();
     let key = id.clone();
-    state
-        .db
-        .write(move |tx| imports::create(tx, &key, org, &options, &source))
+    caller
+        .write(move |tx, org| imports::create(tx, &key, org, &options, &source))
         .await?;
-    state.importer().spawn(id.clone());
+    caller.state.importer().spawn(id.clone());
     Ok((
         StatusCode::ACCEPTED,
         Json(ImportQueued {
@@ -294,14 +287,9 @@ pub async fn create(
     get, path = "/imports/{id}", tag = "imports", operation_id = "getImport", params(ImportId),
     responses((status = 200, description = "The import, with its row errors", body = ImportView)),
 )]
-pub async fn get(
-    State(state): State<AppState>,
-    auth: Auth,
-    ImportId(id): ImportId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let imp = state
-        .read(move |conn| imports::get(conn, org, &id))
+pub async fn get(caller: Caller, ImportId(id): ImportId) -> AppResult<Response> {
+    let imp = caller
+        .read(move |conn, org| imports::get(conn, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("import"))?;
     Ok(Json(imp.view(true)).into_response())
@@ -312,9 +300,10 @@ pub async fn get(
     get, path = "/imports", tag = "imports", operation_id = "listImports",
     responses((status = 200, description = "The latest 50 imports", body = ImportList)),
 )]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Response> {
-    let org = auth.org();
-    let list = state.read(move |conn| imports::list(conn, org, 50)).await?;
+pub async fn list(caller: Caller) -> AppResult<Response> {
+    let list = caller
+        .read(move |conn, org| imports::list(conn, org, 50))
+        .await?;
     Ok(Json(ImportList {
         imports: list.iter().map(|i| i.view(false)).collect(),
     })
@@ -330,15 +319,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Respon
         (status = 409, description = "The import has already finished", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn cancel(
-    State(state): State<AppState>,
-    auth: Writer,
-    ImportId(id): ImportId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let imp = state
-        .db
-        .write(move |tx| {
+pub async fn cancel(caller: Writer, ImportId(id): ImportId) -> AppResult<Response> {
+    let imp = caller
+        .write(move |tx, org| {
             let Some(imp) = imports::get(tx, org, &id)? else {
                 return Err(AppError::not_found("import"));
             };

@@ -2,7 +2,6 @@
 //! queue's state for the caller's organization.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -11,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Caller, Writer};
 use super::extract::ContactId;
 use crate::error::{AppError, AppResult};
 use crate::model::contact::ContactView;
@@ -76,14 +75,9 @@ pub struct LookupStatus {
         (status = 409, description = "The contact has no phone", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn requeue(
-    State(state): State<AppState>,
-    auth: Writer,
-    ContactId(id): ContactId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let contact = state
-        .write(move |tx| {
+pub async fn requeue(caller: Writer, ContactId(id): ContactId) -> AppResult<Response> {
+    let contact = caller
+        .write(move |tx, org| {
             contacts::require(tx, org, &id)?;
             if !lookups::requeue(tx, org, &id)? {
                 return Err(AppError::Conflict(
@@ -93,7 +87,7 @@ pub async fn requeue(
             contacts::require(tx, org, &id)
         })
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(contact.view(auth.org_id()))).into_response())
+    Ok((StatusCode::ACCEPTED, Json(contact.view(caller.org_id()))).into_response())
 }
 
 /// `GET /api/contacts/:id/lookup`: the contact's latest lookup job.
@@ -101,15 +95,10 @@ pub async fn requeue(
     get, path = "/contacts/{id}/lookup", tag = "lookups", operation_id = "getLookup",
     params(ContactId), responses((status = 200, description = "The latest job", body = LookupJob)),
 )]
-pub async fn latest(
-    State(state): State<AppState>,
-    auth: Auth,
-    ContactId(id): ContactId,
-) -> AppResult<Json<LookupJob>> {
-    let org = auth.org();
+pub async fn latest(caller: Caller, ContactId(id): ContactId) -> AppResult<Json<LookupJob>> {
     let key = id.clone();
-    let job = state
-        .read(move |conn| {
+    let job = caller
+        .read(move |conn, org| {
             contacts::require(conn, org, &key)?;
             lookups::latest(conn, org, &key)
         })
@@ -133,9 +122,8 @@ pub async fn latest(
     get, path = "/lookups/status", tag = "lookups", operation_id = "getLookupStatus",
     responses((status = 200, description = "The queue", body = LookupStatus)),
 )]
-pub async fn status(State(state): State<AppState>, auth: Auth) -> AppResult<Json<LookupStatus>> {
-    let org = auth.org();
-    let counts = state.read(move |conn| lookups::counts(conn, org)).await?;
+pub async fn status(caller: Caller) -> AppResult<Json<LookupStatus>> {
+    let counts = caller.read(lookups::counts).await?;
     let count = |status: &str| {
         counts
             .iter()
@@ -149,9 +137,9 @@ pub async fn status(State(state): State<AppState>, auth: Auth) -> AppResult<Json
         failed: count("failed"),
         cancelled: count("cancelled"),
     };
-    let paused = state.lookups.paused();
+    let paused = caller.state.lookups.paused();
     Ok(Json(LookupStatus {
-        provider: state.lookups.provider(),
+        provider: caller.state.lookups.provider(),
         paused: paused.is_some(),
         paused_reason: paused,
         jobs,

@@ -2,14 +2,13 @@
 //! check a key and show what it may do.
 
 use axum::Json;
-use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::Auth;
+use super::auth::Caller;
 use crate::error::{AppError, AppResult};
 use crate::model::time::format_ms;
 use crate::store::keys;
@@ -47,20 +46,20 @@ pub struct MeKey {
     get, path = "/me", tag = "meta", operation_id = "getMe",
     responses((status = 200, description = "Who the key is", body = Me)),
 )]
-pub async fn get(State(state): State<AppState>, auth: Auth) -> AppResult<Json<Me>> {
-    let key_id = auth.0.key_id.clone();
-    let (name, created_at) = state
-        .read(move |conn| keys::describe(conn, &key_id))
+pub async fn get(caller: Caller) -> AppResult<Json<Me>> {
+    let key_id = caller.0.key_id.clone();
+    let (name, created_at) = caller
+        .read(move |conn, _| keys::describe(conn, &key_id))
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Json(Me {
         organization: MeOrganization {
-            id: auth.org_id().to_string(),
+            id: caller.org_id().to_string(),
             name,
         },
-        access: auth.0.access.as_str(),
+        access: caller.0.access.as_str(),
         key: MeKey {
-            id: auth.0.key_id.clone(),
+            id: caller.0.key_id.clone(),
             created_at: format_ms(created_at),
         },
     }))

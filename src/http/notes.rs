@@ -1,7 +1,6 @@
 //! `/api/contacts/:id/notes` and `/api/contacts/:id/timeline`.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Caller, Writer};
 use super::extract::{ContactId, JsonBody, NewestFirst, NoteId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
@@ -94,18 +93,12 @@ pub struct Timeline<'a> {
 
 /// A contact's notes.
 #[utoipa::path(
-    get, path = "/contacts/{id}/notes", tag = "notes", operation_id = "listNotes",
-    params(ContactId),
+    get, path = "/contacts/{id}/notes", tag = "notes", operation_id = "listNotes", params(ContactId),
     responses((status = 200, description = "The notes, newest first", body = NoteList)),
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    auth: Auth,
-    ContactId(id): ContactId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let list = state
-        .read(move |conn| {
+pub async fn list(caller: Caller, ContactId(id): ContactId) -> AppResult<Response> {
+    let list = caller
+        .read(move |conn, org| {
             contacts::require(conn, org, &id)?;
             notes::list(conn, org, &id)
         })
@@ -124,16 +117,13 @@ pub async fn list(
         headers(("Location" = String, description = "The note's URL")))),
 )]
 pub async fn create(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     ContactId(id): ContactId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
     let body = parse_note_body(&body)?;
-    let org = auth.org();
-    let note = state
-        .db
-        .write(move |tx| {
+    let note = caller
+        .write(move |tx, org| {
             contacts::require(tx, org, &id)?;
             notes::create(tx, org, &id, &body)
         })
@@ -149,17 +139,14 @@ pub async fn create(
     responses((status = 200, description = "The note", body = NoteView)),
 )]
 pub async fn update(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     ContactId(id): ContactId,
     NoteId(nid): NoteId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
     let body = parse_note_body(&body)?;
-    let org = auth.org();
-    let note = state
-        .db
-        .write(move |tx| {
+    let note = caller
+        .write(move |tx, org| {
             contacts::require(tx, org, &id)?;
             notes::update(tx, org, &id, &nid, &body)?.ok_or_else(|| AppError::not_found("note"))
         })
@@ -173,16 +160,13 @@ pub async fn update(
     params(ContactId, NoteId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
 pub async fn delete(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     ContactId(id): ContactId,
     NoteId(nid): NoteId,
 ) -> AppResult<Json<Deleted>> {
-    let org = auth.org();
     let key = nid.clone();
-    state
-        .db
-        .write(move |tx| {
+    caller
+        .write(move |tx, org| {
             contacts::require(tx, org, &id)?;
             if notes::delete(tx, org, &id, &key)? {
                 Ok(())
@@ -202,14 +186,12 @@ pub async fn delete(
     responses((status = 200, description = "A page of events, newest first", body = Timeline)),
 )]
 pub async fn timeline(
-    State(state): State<AppState>,
-    auth: Auth,
+    caller: Caller,
     ContactId(id): ContactId,
     NewestFirst { limit, before }: NewestFirst,
 ) -> AppResult<Response> {
-    let org = auth.org();
-    let mut events = state
-        .read(move |conn| {
+    let mut events = caller
+        .read(move |conn, org| {
             contacts::require(conn, org, &id)?;
             timeline::list(conn, org, &id, before, limit + 1)
         })

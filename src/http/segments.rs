@@ -1,7 +1,6 @@
 //! `/api/segments`: saved filters with a live contact count.
 
 use axum::Json;
-use axum::extract::State;
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Caller, Writer};
 use super::extract::{JsonBody, SegmentId};
 use super::openapi::Deleted;
 use crate::error::{AppError, AppResult};
@@ -69,10 +68,10 @@ pub struct SegmentInput {
 
 /// A segment's answer with its count, counted on a reader after the write
 /// committed, so counting never holds up other writers.
-async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentView> {
-    let search = state.search.clone();
-    state
-        .read(move |conn| {
+async fn counted(caller: &Caller, seg: Segment) -> AppResult<SegmentView> {
+    let search = caller.state.search.clone();
+    caller
+        .read(move |conn, org| {
             let count = listing::count(conn, &search, org, &seg.filter)?;
             Ok(segment_view(&seg, count))
         })
@@ -84,11 +83,10 @@ async fn counted(state: &AppState, org: i64, seg: Segment) -> AppResult<SegmentV
     get, path = "/segments", tag = "segments", operation_id = "listSegments",
     responses((status = 200, description = "Every segment, with its count", body = SegmentList)),
 )]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<SegmentList>> {
-    let org = auth.org();
-    let search = state.search.clone();
-    let out = state
-        .read(move |conn| {
+pub async fn list(caller: Caller) -> AppResult<Json<SegmentList>> {
+    let search = caller.state.search.clone();
+    let out = caller
+        .read(move |conn, org| {
             segments::list(conn, org)?
                 .iter()
                 .map(|s| {
@@ -110,22 +108,16 @@ pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<S
     responses((status = 201, description = "The segment", body = SegmentView,
         headers(("Location" = String, description = "The segment's URL")))),
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Writer,
-    JsonBody(body): JsonBody,
-) -> AppResult<Response> {
+pub async fn create(caller: Writer, JsonBody(body): JsonBody) -> AppResult<Response> {
     let input = segment::SegmentInput::from_json(&body, true)?;
-    let org = auth.org();
-    let seg = state
-        .db
-        .write(move |tx| {
+    let seg = caller
+        .write(move |tx, org| {
             let name = input.name.expect("required on create");
             let filter = input.filter.expect("defaulted on create");
             segments::create(tx, org, &name, &filter)
         })
         .await?;
-    let out = counted(&state, org, seg).await?;
+    let out = counted(&caller, seg).await?;
     let location = format!("/api/segments/{}", out.id);
     Ok(super::created(location, out))
 }
@@ -135,16 +127,11 @@ pub async fn create(
     get, path = "/segments/{id}", tag = "segments", operation_id = "getSegment", params(SegmentId),
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
-pub async fn get(
-    State(state): State<AppState>,
-    auth: Auth,
-    SegmentId(id): SegmentId,
-) -> AppResult<Json<SegmentView>> {
-    let org = auth.org();
-    let seg = state
-        .read(move |conn| listing::segment(conn, org, &id))
+pub async fn get(caller: Caller, SegmentId(id): SegmentId) -> AppResult<Json<SegmentView>> {
+    let seg = caller
+        .read(move |conn, org| listing::segment(conn, org, &id))
         .await?;
-    Ok(Json(counted(&state, org, seg).await?))
+    Ok(Json(counted(&caller, seg).await?))
 }
 
 /// Renames a segment or replaces its filters.
@@ -154,22 +141,19 @@ pub async fn get(
     responses((status = 200, description = "The segment", body = SegmentView)),
 )]
 pub async fn update(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     SegmentId(id): SegmentId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Json<SegmentView>> {
-    let org = auth.org();
-    let existing = state
+    let existing = caller
         .read({
             let id = id.clone();
-            move |conn| listing::segment(conn, org, &id)
+            move |conn, org| listing::segment(conn, org, &id)
         })
         .await?;
     let input = segment::SegmentInput::from_json(&body, false)?;
-    let seg = state
-        .db
-        .write(move |tx| {
+    let seg = caller
+        .write(move |tx, org| {
             segments::update(
                 tx,
                 org,
@@ -180,7 +164,7 @@ pub async fn update(
             .ok_or_else(|| AppError::not_found("segment"))
         })
         .await?;
-    Ok(Json(counted(&state, org, seg).await?))
+    Ok(Json(counted(&caller, seg).await?))
 }
 
 /// Deletes a segment (not its contacts).
@@ -188,15 +172,9 @@ pub async fn update(
     delete, path = "/segments/{id}", tag = "segments", operation_id = "deleteSegment",
     params(SegmentId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Writer,
-    SegmentId(id): SegmentId,
-) -> AppResult<Json<Deleted>> {
-    let org = auth.org();
-    let id = state
-        .db
-        .write(move |tx| {
+pub async fn delete(caller: Writer, SegmentId(id): SegmentId) -> AppResult<Json<Deleted>> {
+    let id = caller
+        .write(move |tx, org| {
             let seg = listing::segment(tx, org, &id)?;
             segments::delete(tx, org, &seg.id)?;
             Ok(seg.id)

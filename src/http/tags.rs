@@ -1,7 +1,7 @@
 //! `/api/tags`: counts, rename (merging) and delete across the organization.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Auth, Writer};
+use super::auth::{Caller, Writer};
 use super::extract::JsonBody;
 use crate::error::{AppError, AppResult, quote};
 use crate::model::Tags;
@@ -59,9 +59,8 @@ pub struct TagDeleted {
     get, path = "/tags", tag = "tags", operation_id = "listTags",
     responses((status = 200, description = "The tags", body = TagList)),
 )]
-pub async fn list(State(state): State<AppState>, auth: Auth) -> AppResult<Json<TagList>> {
-    let org = auth.org();
-    let tags = state.read(move |conn| tags::list(conn, org)).await?;
+pub async fn list(caller: Caller) -> AppResult<Json<TagList>> {
+    let tags = caller.read(tags::list).await?;
     Ok(Json(TagList { tags }))
 }
 
@@ -86,11 +85,7 @@ fn tag_not_found(tag: &str) -> AppError {
         (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn rename(
-    State(state): State<AppState>,
-    auth: Writer,
-    JsonBody(body): JsonBody,
-) -> AppResult<Json<TagRenamed>> {
+pub async fn rename(caller: Writer, JsonBody(body): JsonBody) -> AppResult<Json<TagRenamed>> {
     let obj = crate::model::body_object(&body)?;
     if let Some(other) = obj.keys().find(|k| !matches!(k.as_str(), "from" | "to")) {
         return Err(AppError::validation(
@@ -100,10 +95,9 @@ pub async fn rename(
     }
     let from = one_tag(obj.get("from"), "from")?;
     let to = one_tag(obj.get("to"), "to")?;
-    let org = auth.org();
     let (f, t) = (from.clone(), to.clone());
-    let updated = state
-        .write(move |tx| {
+    let updated = caller
+        .write(move |tx, org| {
             let n = tags::rename(tx, org, &f, &t)?;
             if n == 0 {
                 return Err(tag_not_found(&f));
@@ -120,19 +114,14 @@ pub async fn rename(
     params(("tag" = String, Path, description = "The tag")),
     responses((status = 200, description = "Removed", body = TagDeleted)),
 )]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Writer,
-    Path(tag): Path<String>,
-) -> AppResult<Json<TagDeleted>> {
+pub async fn delete(caller: Writer, Path(tag): Path<String>) -> AppResult<Json<TagDeleted>> {
     let tag = Tags::parse_strs([tag.as_str()], "tag")
         .ok()
         .and_then(|t| t.as_slice().first().cloned())
         .ok_or_else(|| tag_not_found(&tag))?;
-    let org = auth.org();
     let t = tag.clone();
-    let updated = state
-        .write(move |tx| {
+    let updated = caller
+        .write(move |tx, org| {
             let n = tags::delete(tx, org, &t)?;
             if n == 0 {
                 return Err(tag_not_found(&t));
@@ -156,9 +145,6 @@ pub async fn delete(
         (status = 404, description = "No contact has the tag", body = crate::error::ErrorBody),
     ),
 )]
-pub async fn delete_tag_named_rename(
-    state: State<AppState>,
-    auth: Writer,
-) -> AppResult<Json<TagDeleted>> {
-    delete(state, auth, Path("rename".to_string())).await
+pub async fn delete_tag_named_rename(caller: Writer) -> AppResult<Json<TagDeleted>> {
+    delete(caller, Path("rename".to_string())).await
 }

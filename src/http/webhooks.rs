@@ -3,7 +3,6 @@
 //! carry URLs and signing secrets.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -79,9 +78,8 @@ pub struct RetryQueued {
     get, path = "/webhooks", tag = "webhooks", operation_id = "listWebhooks",
     responses((status = 200, description = "The endpoints", body = WebhookList)),
 )]
-pub async fn list(State(state): State<AppState>, auth: Writer) -> AppResult<Response> {
-    let org = auth.org();
-    let list = state.read(move |c| webhooks::list(c, org)).await?;
+pub async fn list(caller: Writer) -> AppResult<Response> {
+    let list = caller.read(webhooks::list).await?;
     Ok(Json(WebhookList {
         webhooks: list.iter().map(|w| w.view(false)).collect(),
     })
@@ -95,16 +93,10 @@ pub async fn list(State(state): State<AppState>, auth: Writer) -> AppResult<Resp
     responses((status = 201, description = "The endpoint, with its secret", body = WebhookView,
         headers(("Location" = String, description = "The endpoint's URL")))),
 )]
-pub async fn create(
-    State(state): State<AppState>,
-    auth: Writer,
-    JsonBody(body): JsonBody,
-) -> AppResult<Response> {
-    let patch = WebhookPatch::from_json(&body, true, &state.config.webhooks.allowed_hosts)?;
-    let org = auth.org();
-    let w = state
-        .db
-        .write(move |tx| webhooks::create(tx, org, patch))
+pub async fn create(caller: Writer, JsonBody(body): JsonBody) -> AppResult<Response> {
+    let patch = WebhookPatch::from_json(&body, true, &caller.state.config.webhooks.allowed_hosts)?;
+    let w = caller
+        .write(move |tx, org| webhooks::create(tx, org, patch))
         .await?;
     let location = format!("/api/webhooks/{}", w.id);
     Ok(super::created(location, w.view(true)))
@@ -115,13 +107,10 @@ pub async fn create(
     get, path = "/webhooks/{id}", tag = "webhooks", operation_id = "getWebhook", params(WebhookId),
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
-pub async fn get(
-    State(state): State<AppState>,
-    auth: Writer,
-    WebhookId(id): WebhookId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let w = state.read(move |c| webhooks::require(c, org, &id)).await?;
+pub async fn get(caller: Writer, WebhookId(id): WebhookId) -> AppResult<Response> {
+    let w = caller
+        .read(move |c, org| webhooks::require(c, org, &id))
+        .await?;
     Ok(Json(w.view(false)).into_response())
 }
 
@@ -132,15 +121,13 @@ pub async fn get(
     responses((status = 200, description = "The endpoint", body = WebhookView)),
 )]
 pub async fn update(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     WebhookId(id): WebhookId,
     JsonBody(body): JsonBody,
 ) -> AppResult<Response> {
-    let patch = WebhookPatch::from_json(&body, false, &state.config.webhooks.allowed_hosts)?;
-    let org = auth.org();
-    let w = state
-        .write(move |tx| webhooks::update(tx, org, &id, patch))
+    let patch = WebhookPatch::from_json(&body, false, &caller.state.config.webhooks.allowed_hosts)?;
+    let w = caller
+        .write(move |tx, org| webhooks::update(tx, org, &id, patch))
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
     Ok(Json(w.view(false)).into_response())
@@ -151,16 +138,10 @@ pub async fn update(
     delete, path = "/webhooks/{id}", tag = "webhooks", operation_id = "deleteWebhook",
     params(WebhookId), responses((status = 200, description = "Deleted", body = Deleted)),
 )]
-pub async fn delete(
-    State(state): State<AppState>,
-    auth: Writer,
-    WebhookId(id): WebhookId,
-) -> AppResult<Json<Deleted>> {
-    let org = auth.org();
+pub async fn delete(caller: Writer, WebhookId(id): WebhookId) -> AppResult<Json<Deleted>> {
     let key = id.clone();
-    if !state
-        .db
-        .write(move |tx| webhooks::delete(tx, org, &key))
+    if !caller
+        .write(move |tx, org| webhooks::delete(tx, org, &key))
         .await?
     {
         return Err(AppError::not_found("webhook"));
@@ -174,15 +155,9 @@ pub async fn delete(
     operation_id = "rotateWebhookSecret", params(WebhookId),
     responses((status = 200, description = "The endpoint, with its new secret", body = WebhookView)),
 )]
-pub async fn rotate_secret(
-    State(state): State<AppState>,
-    auth: Writer,
-    WebhookId(id): WebhookId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let w = state
-        .db
-        .write(move |tx| webhooks::rotate_secret(tx, org, &id))
+pub async fn rotate_secret(caller: Writer, WebhookId(id): WebhookId) -> AppResult<Response> {
+    let w = caller
+        .write(move |tx, org| webhooks::rotate_secret(tx, org, &id))
         .await?
         .ok_or_else(|| AppError::not_found("webhook"))?;
     Ok(Json(w.view(true)).into_response())
@@ -195,14 +170,9 @@ pub async fn rotate_secret(
     params(WebhookId),
     responses((status = 202, description = "The ping is queued", body = PingQueued)),
 )]
-pub async fn test(
-    State(state): State<AppState>,
-    auth: Writer,
-    WebhookId(id): WebhookId,
-) -> AppResult<Response> {
-    let org = auth.org();
-    let event = state
-        .write(move |tx| {
+pub async fn test(caller: Writer, WebhookId(id): WebhookId) -> AppResult<Response> {
+    let event = caller
+        .write(move |tx, org| {
             webhooks::require(tx, org, &id)?;
             webhooks::enqueue_ping(tx, org, &id)
         })
@@ -225,15 +195,13 @@ pub async fn test(
     responses((status = 200, description = "A page of deliveries, newest first", body = DeliveryPage)),
 )]
 pub async fn deliveries(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     WebhookId(id): WebhookId,
     NewestFirst { limit, before }: NewestFirst,
 ) -> AppResult<Json<DeliveryPage>> {
     let limit = limit as usize;
-    let org = auth.org();
-    let (list, next) = state
-        .read(move |c| {
+    let (list, next) = caller
+        .read(move |c, org| {
             webhooks::require(c, org, &id)?;
             webhooks::deliveries(c, org, &id, limit, before)
         })
@@ -253,15 +221,13 @@ pub async fn deliveries(
     responses((status = 202, description = "Queued again", body = RetryQueued)),
 )]
 pub async fn retry(
-    State(state): State<AppState>,
-    auth: Writer,
+    caller: Writer,
     WebhookId(id): WebhookId,
     DeliveryId(delivery): DeliveryId,
 ) -> AppResult<Response> {
-    let org = auth.org();
     let key = delivery.clone();
-    if !state
-        .write(move |tx| webhooks::retry(tx, org, &id, &key))
+    if !caller
+        .write(move |tx, org| webhooks::retry(tx, org, &id, &key))
         .await?
     {
         return Err(AppError::not_found("delivery"));
