@@ -68,16 +68,17 @@ CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
 -- One contact per phone and per email within an organization, enforced here.
 CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
 CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
-CREATE INDEX contacts_org_state ON contacts (org, state);
-CREATE INDEX contacts_org_zip ON contacts (org, zip);
--- The rare side of each flag, one small partial index each: a filter on it
--- (opted out, not textable, no email, no phone) reads only the contacts it
--- matches instead of walking the organization. Email and phone presence are
--- read through the uniqueness indexes above.
-CREATE INDEX contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
-CREATE INDEX contacts_org_not_textable ON contacts (org) WHERE is_textable = 0;
-CREATE INDEX contacts_org_no_email ON contacts (org) WHERE email IS NULL;
-CREATE INDEX contacts_org_no_phone ON contacts (org) WHERE phone IS NULL;
+-- The list filters' own indexes, each in the default order (newest updated
+-- first) within its value: a page of one state, one ZIP or the rare side
+-- of a flag (opted out, not textable, no email, no phone) is one range scan
+-- of as many entries as the page holds, however many contacts match. Email
+-- and phone presence are read through the uniqueness indexes above.
+CREATE INDEX contacts_org_state ON contacts (org, state, updated_at, id);
+CREATE INDEX contacts_org_zip ON contacts (org, zip, updated_at, id);
+CREATE INDEX contacts_org_opted_out ON contacts (org, updated_at, id) WHERE is_opted_in = 0;
+CREATE INDEX contacts_org_not_textable ON contacts (org, updated_at, id) WHERE is_textable = 0;
+CREATE INDEX contacts_org_no_email ON contacts (org, updated_at, id) WHERE email IS NULL;
+CREATE INDEX contacts_org_no_phone ON contacts (org, updated_at, id) WHERE phone IS NULL;
 
 -- The tag index: one row per (contact, lower-cased tag), written in the same
 -- transaction as the contact row. Tag filters read this, never the JSON.

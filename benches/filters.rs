@@ -6,7 +6,8 @@
 //! SQLite directly (its own planner, every index available) on the server's
 //! database file in the same run.
 //!
-//! `ROSTER_BENCH_SIZE=1m cargo bench --bench filters`
+//! `ROSTER_BENCH_SIZE=1m cargo bench --bench filters` (`ROSTER_BENCH_DIR=<dir>`
+//! keeps the imported rows for the next run)
 
 mod support;
 
@@ -17,7 +18,10 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use support::{Samples, ServerProc, machine, ms, report, size_from_env};
+use support::{
+    Samples, ServerProc, create_load, import_csv, machine, ms, report, size_from_env, urlencode,
+    write_csv,
+};
 
 /// Tags carried by a fixed share of contacts, drawn independently.
 const TAG_SHARES: &[(&str, f64)] = &[
@@ -202,24 +206,43 @@ fn get(
 
 fn main() {
     let n = size_from_env(100_000);
+    // `ROSTER_BENCH_DIR` keeps the imported data directory there, and a
+    // later run with the same size reuses it (to compare two builds on the
+    // same rows).
     let tmp = tempfile::tempdir().unwrap();
-    let csv = tmp.path().join("sweep.csv");
-    write_sweep_csv(&csv, n);
-    let data = tmp.path().join("data");
-    let key = support::create_key(&data, "bench");
-    let out = std::process::Command::new(support::BIN)
-        .arg("import")
-        .arg(&csv)
-        .args(["--org", "bench", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let root = std::env::var_os("ROSTER_BENCH_DIR")
+        .map(|d| Path::new(&d).join(format!("filters-{n}")))
+        .unwrap_or_else(|| tmp.path().to_path_buf());
+    let data = root.join("data");
+    let key_file = root.join("key");
+    let key = match std::fs::read_to_string(&key_file) {
+        Ok(key) => key,
+        Err(_) => {
+            std::fs::create_dir_all(&root).unwrap();
+            let csv = root.join("sweep.csv");
+            write_sweep_csv(&csv, n);
+            let key = support::create_key(&data, "bench");
+            support::roster_cli(&[
+                "import".as_ref(),
+                csv.as_os_str(),
+                "--org".as_ref(),
+                "bench".as_ref(),
+                "--data-dir".as_ref(),
+                data.as_os_str(),
+            ]);
+            std::fs::remove_file(&csv).unwrap();
+            std::fs::write(&key_file, &key).unwrap();
+            key
+        }
+    };
 
+    // The write figures go to an organization of their own, new each run,
+    // so the sweep's rows stay as they were for the next run.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let writes_key = support::create_key(&data, &format!("writes-{stamp}"));
     let mut server = ServerProc::start(&data, Some(&key), &[]);
     server.wait_idle(Duration::from_secs(900));
     let http = reqwest::blocking::Client::new();
@@ -244,7 +267,18 @@ fn main() {
     );
     report("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 
-    let rows = rows();
+    // `ROSTER_BENCH_ROWS`: only the rows whose query contains one of these
+    // comma-separated words (`-` for none: the write figures alone).
+    let only: Option<Vec<String>> = std::env::var("ROSTER_BENCH_ROWS")
+        .ok()
+        .map(|v| v.split(',').map(str::to_string).collect());
+    let rows: Vec<Row> = rows()
+        .into_iter()
+        .filter(|r| {
+            only.as_ref()
+                .is_none_or(|words| words.iter().any(|w| r.query.contains(w.as_str())))
+        })
+        .collect();
     // First requests after a restart, one per row, each on a fresh process.
     let mut cold = Vec::new();
     for r in &rows {
@@ -349,13 +383,30 @@ fn main() {
             ms(raw.p50()),
         ));
     }
+    let mut server = Arc::into_inner(server).expect("the clients are done");
+    server.key = writes_key;
+    writes(&server, n);
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// What the indexes cost writes, in the same run as the sweep: creates from
+/// 8 concurrent clients and an import of new contacts through the API, into
+/// the database the sweep read (an organization of their own).
+fn writes(server: &ServerProc, n: usize) {
+    let (rate, failed, _) = create_load(server, 1_000, 7);
+    report("");
+    report(&format!(
+        "creates into {n} contacts, 8 clients: {rate:.0}/s ({failed} failed)"
+    ));
+    let rows = 100_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("more.csv");
+    write_csv(&csv, rows, 99);
+    let http = reqwest::blocking::Client::new();
+    let t = Instant::now();
+    let done = import_csv(&http, server, &csv);
+    report(&format!(
+        "import of {rows} new rows through the API into {n} contacts: {:.0} rows/s ({} created)",
+        rows as f64 / t.elapsed().as_secs_f64(),
+        done["created"]
+    ));
 }

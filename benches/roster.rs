@@ -20,8 +20,8 @@ use roster::search::INDEX_DIR;
 use rusqlite::params;
 use serde_json::{Value, json};
 use support::{
-    Generator, Samples, ServerProc, cpu_secs_of, machine, ms, report, rss_of, size_from_env,
-    write_csv,
+    Generator, Samples, ServerProc, create_load, get_json, import_csv, machine, ms, report, rss_of,
+    size_from_env, urlencode, write_csv,
 };
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, FuzzyTermQuery, Query};
@@ -316,74 +316,6 @@ fn main() {
     restarted.stop();
 }
 
-/// Sends `per_client` creates over each of 8 connections; loads with
-/// different `round`s create different people. Returns the creates per
-/// second, how many were refused and the CPU seconds the load itself used.
-fn create_load(server: &ServerProc, per_client: usize, round: usize) -> (f64, usize, f64) {
-    // Every body is made before the clock starts: the client's own work
-    // during the load is sending and reading.
-    let bodies: Vec<Vec<Vec<u8>>> = (0..8)
-        .map(|w| {
-            let mut g = Generator::new(1000 + (round * 8 + w) as u64);
-            (0..per_client)
-                .map(|i| {
-                    let p = g.person(10_000_000 + (round * 8 + w) * 1_000_000 + i);
-                    let body = json!({"phone": p.phone, "firstName": p.first,
-                        "lastName": p.last, "email": p.email, "state": p.state,
-                        "zip": p.zip, "tags": p.tags});
-                    serde_json::to_vec(&body).unwrap()
-                })
-                .collect()
-        })
-        .collect();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let http = reqwest::Client::new();
-        let (t, cpu) = (Instant::now(), cpu_secs_of("self"));
-        let clients: Vec<_> = bodies
-            .into_iter()
-            .map(|bodies| {
-                let (http, url, key) = (
-                    http.clone(),
-                    format!("{}/api/contacts", server.base),
-                    server.key.clone(),
-                );
-                tokio::spawn(async move {
-                    let mut failures = 0;
-                    for body in bodies {
-                        let r = http
-                            .post(&url)
-                            .bearer_auth(&key)
-                            .header("content-type", "application/json")
-                            .body(body)
-                            .send()
-                            .await
-                            .unwrap();
-                        if !r.status().is_success() {
-                            failures += 1;
-                        }
-                        // Read the body so the connection is kept alive.
-                        let _ = r.bytes().await;
-                    }
-                    failures
-                })
-            })
-            .collect();
-        let mut failures = 0;
-        for c in clients {
-            failures += c.await.unwrap();
-        }
-        (
-            (per_client * 8) as f64 / t.elapsed().as_secs_f64(),
-            failures,
-            cpu_secs_of("self") - cpu,
-        )
-    })
-}
-
 struct CountingSink(u64);
 
 impl std::io::Write for CountingSink {
@@ -394,35 +326,6 @@ impl std::io::Write for CountingSink {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-fn import_csv(http: &Client, server: &ServerProc, csv: &Path) -> Value {
-    let body = std::fs::File::open(csv).unwrap();
-    let r = http
-        .post(format!("{}/api/contacts/import", server.base))
-        .bearer_auth(&server.key)
-        .header("content-type", "text/csv")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(
-        r.status().as_u16(),
-        202,
-        "import: {}",
-        r.text().unwrap_or_default()
-    );
-    let id = r.json::<Value>().unwrap()["importId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    loop {
-        let s = get_json(http, server, &format!("/api/imports/{id}"));
-        match s["status"].as_str() {
-            Some("completed") => return s,
-            Some("failed") | Some("cancelled") => panic!("import ended {s}"),
-            _ => std::thread::sleep(Duration::from_millis(50)),
-        }
     }
 }
 
@@ -502,18 +405,6 @@ fn list_latency(http: &Client, server: &ServerProc, query: &str, count: usize) -
         cursor = v["cursor"].as_str().map(str::to_string).or(cursor);
     }
     s
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 struct Baseline {
@@ -713,14 +604,4 @@ fn wait_lookups_drained(http: &Client, server: &ServerProc, since: Instant) -> f
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-}
-
-/// GETs `path` from the server with its key and parses the JSON answer.
-fn get_json(http: &Client, server: &ServerProc, path: &str) -> Value {
-    http.get(format!("{}{path}", server.base))
-        .bearer_auth(&server.key)
-        .send()
-        .unwrap()
-        .json()
-        .unwrap()
 }

@@ -475,17 +475,7 @@ fn main() {
     eprintln!("seeded {count} contacts in {seed_s:.1} s");
 
     let t = Instant::now();
-    let out = Command::new(BIN)
-        .args(["reindex", "--data-dir"])
-        .arg(&dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::roster_cli(&["reindex".as_ref(), "--data-dir".as_ref(), dir.as_os_str()]);
     let rebuild_s = t.elapsed().as_secs_f64();
     let index_bytes = dir_size(&dir.join("index"));
     eprintln!("rebuild {rebuild_s:.1} s, index {} MiB", index_bytes >> 20);

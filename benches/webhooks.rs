@@ -91,23 +91,16 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let key = support::create_key(&data, "bench");
-    let out = std::process::Command::new(support::BIN)
-        .args([
-            "seed",
-            "--org",
-            "bench",
-            "--count",
-            &n.to_string(),
-            "--data-dir",
-        ])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let count = n.to_string();
+    support::roster_cli(&[
+        "seed".as_ref(),
+        "--org".as_ref(),
+        "bench".as_ref(),
+        "--count".as_ref(),
+        count.as_ref(),
+        "--data-dir".as_ref(),
+        data.as_os_str(),
+    ]);
     let server = ServerProc::start(&data, Some(&key), &["--lookup-provider", "offline"]);
     server.wait_idle(Duration::from_secs(900));
     let (url, received) = receiver();

@@ -18,7 +18,7 @@ use crate::health::{self, Health, Part};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// The start of `schema.sql`'s last section, the webhook tables, which the
 /// version 4 migration applies as it stands.
@@ -29,6 +29,26 @@ fn webhook_tables() -> &'static str {
         .find(WEBHOOK_SECTION)
         .expect("schema.sql has its webhook section");
     &SCHEMA[start..]
+}
+
+/// The list filters' indexes that version 5 gave their sort order, as
+/// `schema.sql` defines them.
+const FILTER_INDEXES: [&str; 6] = [
+    "contacts_org_state",
+    "contacts_org_zip",
+    "contacts_org_opted_out",
+    "contacts_org_not_textable",
+    "contacts_org_no_email",
+    "contacts_org_no_phone",
+];
+
+/// `schema.sql`'s `CREATE INDEX` statement for `name`.
+fn index_definition(name: &str) -> &'static str {
+    let start = SCHEMA
+        .find(&format!("CREATE INDEX {name} "))
+        .expect("schema.sql defines the index");
+    let end = start + SCHEMA[start..].find(';').expect("a statement ends") + 1;
+    &SCHEMA[start..end]
 }
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -280,13 +300,13 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
                 "ALTER TABLE api_keys ADD COLUMN bootstrap INTEGER NOT NULL DEFAULT 0;",
             )?;
         }
-        tx.execute_batch(
-            "CREATE INDEX IF NOT EXISTS contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
-             CREATE INDEX IF NOT EXISTS contacts_org_not_textable ON contacts (org) WHERE is_textable = 0;
-             CREATE INDEX IF NOT EXISTS contacts_org_no_email ON contacts (org) WHERE email IS NULL;
-             CREATE INDEX IF NOT EXISTS contacts_org_no_phone ON contacts (org) WHERE phone IS NULL;",
-        )?;
         tx.execute_batch(webhook_tables())?;
+    }
+    if (1..5).contains(&version) {
+        for name in FILTER_INDEXES {
+            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
+            tx.execute_batch(index_definition(name))?;
+        }
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -983,5 +1003,21 @@ mod tests {
             .exists([])
             .unwrap();
         assert!(bootstrap);
+    }
+
+    #[test]
+    fn a_version_4_database_gets_its_filter_indexes_in_sort_order() {
+        let (_dir, mut conn) = new_database();
+        let fresh = definitions(&conn);
+        conn.execute_batch(
+            "DROP INDEX contacts_org_state; DROP INDEX contacts_org_opted_out;
+             CREATE INDEX contacts_org_state ON contacts (org, state);
+             CREATE INDEX contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+        assert_ne!(definitions(&conn), fresh);
+        migrate(&mut conn).unwrap();
+        assert_eq!(definitions(&conn), fresh);
     }
 }

@@ -363,7 +363,10 @@ fn status_shows_the_server_contacts_queues_and_last_backup() {
     let before = roster_cli(&["status"], &server.data_dir);
     assert!(before.contains("running (pid "), "{before}");
     assert!(before.contains("last backup     never"), "{before}");
-    assert!(before.contains("schema version  4"), "{before}");
+    assert!(
+        before.contains(&format!("schema version  {}", roster::db::SCHEMA_VERSION)),
+        "{before}"
+    );
     let tmp = tempfile::tempdir().unwrap();
     roster_cli(&["backup", tmp.path().to_str().unwrap()], &server.data_dir);
     let after = roster_cli(&["status"], &server.data_dir);
@@ -527,7 +530,8 @@ fn a_database_from_a_newer_version_is_refused_and_left_untouched() {
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
-        err.contains("schema version 99") && err.contains("up to 4"),
+        err.contains("schema version 99")
+            && err.contains(&format!("up to {}", roster::db::SCHEMA_VERSION)),
         "{err}"
     );
     assert_eq!(
@@ -600,6 +604,6 @@ fn a_migration_first_copies_the_old_database_beside_it() {
         sqlite(&dir.join("roster.db"))
             .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
             .unwrap(),
-        4
+        roster::db::SCHEMA_VERSION
     );
 }

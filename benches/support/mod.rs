@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
 #[allow(unused_imports)]
@@ -137,31 +140,33 @@ impl Drop for ServerProc {
 }
 
 pub fn create_key(data_dir: &Path, org: &str) -> String {
+    let out = roster_cli(&[
+        "keys".as_ref(),
+        "create".as_ref(),
+        "--org".as_ref(),
+        org.as_ref(),
+        "--access".as_ref(),
+        "write".as_ref(),
+        "--data-dir".as_ref(),
+        data_dir.as_os_str(),
+    ]);
+    out.lines().last().unwrap().trim().to_string()
+}
+
+/// Runs `roster` with `args` and answers what it printed; a failure stops
+/// the benchmark with its stderr.
+pub fn roster_cli(args: &[&std::ffi::OsStr]) -> String {
     let out = Command::new(BIN)
-        .args([
-            "keys",
-            "create",
-            "--org",
-            org,
-            "--access",
-            "write",
-            "--data-dir",
-        ])
-        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
         .output()
-        .expect("keys create");
+        .expect("run roster");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .last()
-        .unwrap()
-        .trim()
-        .to_string()
+    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Fields of `/proc/PID/status`, summed, in MiB.
@@ -270,4 +275,125 @@ pub fn rss_split_mib(pid: u32) -> (f64, f64) {
         status_mib(pid, &["RssAnon:"]),
         status_mib(pid, &["RssFile:", "RssShmem:"]),
     )
+}
+
+/// Sends `per_client` creates over each of 8 connections; loads with
+/// different `round`s create different people. Returns the creates per
+/// second, how many were refused and the CPU seconds the load itself used.
+pub fn create_load(server: &ServerProc, per_client: usize, round: usize) -> (f64, usize, f64) {
+    // Every body is made before the clock starts: the client's own work
+    // during the load is sending and reading.
+    let bodies: Vec<Vec<Vec<u8>>> = (0..8)
+        .map(|w| {
+            let mut g = Generator::new(1000 + (round * 8 + w) as u64);
+            (0..per_client)
+                .map(|i| {
+                    let p = g.person(10_000_000 + (round * 8 + w) * 1_000_000 + i);
+                    let body = json!({"phone": p.phone, "firstName": p.first,
+                        "lastName": p.last, "email": p.email, "state": p.state,
+                        "zip": p.zip, "tags": p.tags});
+                    serde_json::to_vec(&body).unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let http = reqwest::Client::new();
+        let (t, cpu) = (Instant::now(), cpu_secs_of("self"));
+        let clients: Vec<_> = bodies
+            .into_iter()
+            .map(|bodies| {
+                let (http, url, key) = (
+                    http.clone(),
+                    format!("{}/api/contacts", server.base),
+                    server.key.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut failures = 0;
+                    for body in bodies {
+                        let r = http
+                            .post(&url)
+                            .bearer_auth(&key)
+                            .header("content-type", "application/json")
+                            .body(body)
+                            .send()
+                            .await
+                            .unwrap();
+                        if !r.status().is_success() {
+                            failures += 1;
+                        }
+                        // Read the body so the connection is kept alive.
+                        let _ = r.bytes().await;
+                    }
+                    failures
+                })
+            })
+            .collect();
+        let mut failures = 0;
+        for c in clients {
+            failures += c.await.unwrap();
+        }
+        (
+            (per_client * 8) as f64 / t.elapsed().as_secs_f64(),
+            failures,
+            cpu_secs_of("self") - cpu,
+        )
+    })
+}
+
+/// Imports `csv` through the API and waits for it to finish; the import.
+pub fn import_csv(http: &Client, server: &ServerProc, csv: &Path) -> Value {
+    let body = std::fs::File::open(csv).unwrap();
+    let r = http
+        .post(format!("{}/api/contacts/import", server.base))
+        .bearer_auth(&server.key)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(
+        r.status().as_u16(),
+        202,
+        "import: {}",
+        r.text().unwrap_or_default()
+    );
+    let id = r.json::<Value>().unwrap()["importId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    loop {
+        let s = get_json(http, server, &format!("/api/imports/{id}"));
+        match s["status"].as_str() {
+            Some("completed") => return s,
+            Some("failed") | Some("cancelled") => panic!("import ended {s}"),
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// GETs `path` from the server with its key and parses the JSON answer.
+pub fn get_json(http: &Client, server: &ServerProc, path: &str) -> Value {
+    http.get(format!("{}{path}", server.base))
+        .bearer_auth(&server.key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// `s` percent-encoded for a query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

@@ -30,12 +30,27 @@ pub enum Drive {
     Index(&'static str),
 }
 
+/// An index that holds exactly the contacts with one filter's value (one
+/// state, one ZIP, the rare side of a flag) in `(updated_at, id)` order: a
+/// listing in the default order walks it instead of the sort index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered {
+    index: &'static str,
+    /// The value's condition over the unqualified columns, `?` standing for
+    /// `value` when there is one.
+    condition: &'static str,
+    value: Option<String>,
+}
+
 /// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
 /// and the plan chosen for it. `?1` is the org.
 pub struct Where {
     pub clause: String,
     pub params: Vec<SqlValue>,
     pub drive: Drive,
+    /// With [`Drive::SortIndex`], the smallest ordered index the filter
+    /// allows, walked instead when the listing is newest updated first.
+    ordered: Option<Ordered>,
 }
 
 /// The keyset index of a sort order.
@@ -50,8 +65,17 @@ impl Where {
     /// The `FROM` of a listing in `sort` order.
     pub fn sorted_source(&self, sort: SortBy) -> String {
         match &self.drive {
-            Drive::SortIndex => format!("contacts c INDEXED BY {}", sort_index(sort)),
+            Drive::SortIndex => format!("contacts c INDEXED BY {}", self.walked(sort).0),
             other => drive_source(other),
+        }
+    }
+
+    /// The index a walk in `sort` order reads, with its condition and the
+    /// condition's value.
+    fn walked(&self, sort: SortBy) -> (&'static str, Option<&Ordered>) {
+        match (&self.ordered, sort) {
+            (Some(o), SortBy::UpdatedAt) => (o.index, Some(o)),
+            _ => (sort_index(sort), None),
         }
     }
 
@@ -74,20 +98,20 @@ fn drive_source(drive: &Drive) -> String {
     }
 }
 
-/// The index that holds exactly the contacts with a flag's value, and the
-/// predicate it is partial on: `(flag, value) -> (index, predicate)`. The
-/// rare side of each flag in most lists has its own small index, so a
-/// filter on it (opted out, not textable, no email, no phone) reads only
-/// the contacts it matches; email and phone presence use the uniqueness
-/// indexes.
-fn flag_index(flag: Flag, value: bool) -> Option<(&'static str, &'static str)> {
+/// The index that holds exactly the contacts with a flag's value, the
+/// predicate it is partial on, and whether it is in `(updated_at, id)`
+/// order. The rare side of each flag in most lists has its own ordered
+/// index, so a filter on it (opted out, not textable, no email, no phone)
+/// reads only the contacts it matches; email and phone presence use the
+/// uniqueness indexes.
+fn flag_index(flag: Flag, value: bool) -> Option<(&'static str, &'static str, bool)> {
     match (flag, value) {
-        (Flag::OptedOut, true) => Some(("contacts_org_opted_out", "is_opted_in = 0")),
-        (Flag::Textable, false) => Some(("contacts_org_not_textable", "is_textable = 0")),
-        (Flag::HasEmail, false) => Some(("contacts_org_no_email", "email IS NULL")),
-        (Flag::HasEmail, true) => Some(("contacts_org_email", "email_key IS NOT NULL")),
-        (Flag::HasPhone, false) => Some(("contacts_org_no_phone", "phone IS NULL")),
-        (Flag::HasPhone, true) => Some(("contacts_org_phone", "phone IS NOT NULL")),
+        (Flag::OptedOut, true) => Some(("contacts_org_opted_out", "is_opted_in = 0", true)),
+        (Flag::Textable, false) => Some(("contacts_org_not_textable", "is_textable = 0", true)),
+        (Flag::HasEmail, false) => Some(("contacts_org_no_email", "email IS NULL", true)),
+        (Flag::HasEmail, true) => Some(("contacts_org_email", "email_key IS NOT NULL", false)),
+        (Flag::HasPhone, false) => Some(("contacts_org_no_phone", "phone IS NULL", true)),
+        (Flag::HasPhone, true) => Some(("contacts_org_phone", "phone IS NOT NULL", false)),
         (Flag::OptedOut, false) | (Flag::Textable, true) => None,
     }
 }
@@ -144,26 +168,9 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
     // enough; otherwise the sort index does.
     let mut drive = Drive::SortIndex;
     let mut best = DRIVE_LIMIT;
-    if !filter.states.is_empty() {
-        let n = probe(conn, "contacts_org_state", "state", org, &filter.states)?;
-        if n < best {
-            best = n;
-            drive = Drive::Index("contacts_org_state");
-        }
-    }
-    if let Some(zip) = &filter.zip {
-        let n = probe(
-            conn,
-            "contacts_org_zip",
-            "zip",
-            org,
-            std::slice::from_ref(zip),
-        )?;
-        if n < best {
-            best = n;
-            drive = Drive::Index("contacts_org_zip");
-        }
-    }
+    // The ordered indexes the filter allows, by how many entries they hold
+    // (up to DRIVE_LIMIT): the first of the smallest is walked.
+    let mut ordered: Vec<(i64, Ordered)> = Vec::new();
     let mut drive_predicate = None;
     for (flag, value) in [
         (Flag::OptedOut, filter.opted_out),
@@ -171,14 +178,57 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         (Flag::HasEmail, filter.has_email),
         (Flag::HasPhone, filter.has_phone),
     ] {
-        let Some((index, predicate)) = value.and_then(|v| flag_index(flag, v)) else {
+        let Some((index, predicate, in_order)) = value.and_then(|v| flag_index(flag, v)) else {
             continue;
         };
         let n = probe_partial(conn, index, predicate, org)?;
+        if in_order {
+            ordered.push((
+                n,
+                Ordered {
+                    index,
+                    condition: predicate,
+                    value: None,
+                },
+            ));
+        }
         if n < best {
             best = n;
             drive = Drive::Index(index);
             drive_predicate = Some(predicate);
+        }
+    }
+    let single = |values: &[String]| match values {
+        [one] => Some(one.clone()),
+        _ => None,
+    };
+    for (index, column, condition, values) in [
+        (
+            "contacts_org_state",
+            "state",
+            "state = ?",
+            filter.states.as_slice(),
+        ),
+        ("contacts_org_zip", "zip", "zip = ?", filter.zip.as_slice()),
+    ] {
+        if values.is_empty() {
+            continue;
+        }
+        let n = probe(conn, index, column, org, values)?;
+        if let Some(value) = single(values) {
+            ordered.push((
+                n,
+                Ordered {
+                    index,
+                    condition,
+                    value: Some(value),
+                },
+            ));
+        }
+        if n < best {
+            best = n;
+            drive = Drive::Index(index);
+            drive_predicate = None;
         }
     }
 
@@ -255,10 +305,12 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         // Said in the index's own words, so SQLite may read through it.
         clause.push_str(&format!(" AND c.{predicate}"));
     }
+    let ordered = ordered.into_iter().min_by_key(|(n, _)| *n).map(|(_, o)| o);
     Ok(Where {
         clause,
         params,
         drive,
+        ordered,
     })
 }
 
@@ -340,27 +392,43 @@ pub fn list_bounded(
         return list(conn, org, filter, params).map(Some);
     }
     let col = params.sort_by.column();
-    let index = sort_index(params.sort_by);
-    // The window: the next WALK_BOUND entries of the sort index, after the
-    // cursor; `?1` is the org, the cursor's placeholders start at `first`.
+    let (index, ordered) = w.walked(params.sort_by);
+    let condition = ordered.map(|o| o.condition);
+    // The window: the next WALK_BOUND entries of the walked index, after
+    // the cursor; `?1` is the org, the index's value and the cursor's
+    // placeholders start at `first`.
     let window = |first: usize| {
-        let after = if params.cursor.is_some() {
-            format!(" AND ({col}, id) < (?{first}, ?{})", first + 1)
-        } else {
-            String::new()
+        let mut next = first;
+        let mut mark = || {
+            next += 1;
+            format!("?{}", next - 1)
         };
+        let mut extra = String::new();
+        if let Some(condition) = condition {
+            extra.push_str(" AND ");
+            match condition.split_once('?') {
+                Some((before, after)) => extra.push_str(&format!("{before}{}{after}", mark())),
+                None => extra.push_str(condition),
+            }
+        }
+        if params.cursor.is_some() {
+            extra.push_str(&format!(" AND ({col}, id) < ({}, {})", mark(), mark()));
+        }
         format!(
-            "SELECT rowid FROM contacts INDEXED BY {index} WHERE org = ?1{after}
+            "SELECT rowid FROM contacts INDEXED BY {index} WHERE org = ?1{extra}
               ORDER BY {col} DESC, id DESC LIMIT {WALK_BOUND}"
         )
     };
-    let cursor_args: Vec<SqlValue> = match &params.cursor {
-        Some(Cursor { ts, id }) => vec![SqlValue::Integer(*ts), SqlValue::Text(id.clone())],
-        None => Vec::new(),
-    };
+    let mut window_args: Vec<SqlValue> = Vec::new();
+    if let Some(value) = ordered.and_then(|o| o.value.clone()) {
+        window_args.push(SqlValue::Text(value));
+    }
+    if let Some(Cursor { ts, id }) = &params.cursor {
+        window_args.extend([SqlValue::Integer(*ts), SqlValue::Text(id.clone())]);
+    }
     let mut args = w.params.clone();
     let first = args.len() + 1;
-    args.extend(cursor_args.iter().cloned());
+    args.extend(window_args.iter().cloned());
     // CROSS JOIN keeps the window as the outer loop, whatever other index
     // the filter's columns have.
     let sql = format!(
@@ -380,7 +448,7 @@ pub fn list_bounded(
         // A short page is the whole answer only if the window held every
         // entry left.
         let mut count_args = vec![SqlValue::Integer(org)];
-        count_args.extend(cursor_args);
+        count_args.extend(window_args);
         let read: i64 = conn
             .prepare_cached(&format!("SELECT count(*) FROM ({})", window(2)))?
             .query_row(params_from_iter(count_args.iter()), |r| r.get(0))?;
