@@ -82,12 +82,23 @@ CREATE INDEX contacts_org_no_phone ON contacts (org, updated_at, id) WHERE phone
 
 -- The tag index: one row per (contact, lower-cased tag), written in the same
 -- transaction as the contact row. Tag filters read this, never the JSON.
+-- Each row carries its contact's updated_at (kept by the trigger below), so
+-- a page of one tag's contacts, newest updated first, is one range scan of
+-- contact_tags_order.
 CREATE TABLE contact_tags (
     org             INTEGER NOT NULL,
-    tag             TEXT NOT NULL,
     contact_id      TEXT NOT NULL,
-    PRIMARY KEY (org, tag, contact_id)
+    tag             TEXT NOT NULL,
+    updated_at      INTEGER NOT NULL,
+    PRIMARY KEY (org, contact_id, tag)
 ) WITHOUT ROWID;
+CREATE INDEX contact_tags_order ON contact_tags (org, tag, updated_at, contact_id);
+CREATE TRIGGER contact_tags_updated_at AFTER UPDATE OF updated_at ON contacts
+WHEN NEW.updated_at IS NOT OLD.updated_at
+BEGIN
+    UPDATE contact_tags SET updated_at = NEW.updated_at
+     WHERE org = NEW.org AND contact_id = NEW.id;
+END;
 
 -- How many contacts carry each tag, kept with the tag index. It answers
 -- /api/tags and tells the list planner how selective a tag filter is.

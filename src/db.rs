@@ -32,7 +32,7 @@ fn webhook_tables() -> &'static str {
 }
 
 /// The list filters' indexes that version 5 gave their sort order, as
-/// `schema.sql` defines them.
+/// `schema.sql` defines them (the tag index's own is rebuilt with it).
 const FILTER_INDEXES: [&str; 6] = [
     "contacts_org_state",
     "contacts_org_zip",
@@ -42,13 +42,36 @@ const FILTER_INDEXES: [&str; 6] = [
     "contacts_org_no_phone",
 ];
 
-/// `schema.sql`'s `CREATE INDEX` statement for `name`.
-fn index_definition(name: &str) -> &'static str {
+/// `schema.sql`'s statement that starts with `head` (`CREATE INDEX x`), up
+/// to `end` (`;`, or `END;` for a trigger).
+fn definition(head: &str, end: &str) -> &'static str {
     let start = SCHEMA
-        .find(&format!("CREATE INDEX {name} "))
-        .expect("schema.sql defines the index");
-    let end = start + SCHEMA[start..].find(';').expect("a statement ends") + 1;
-    &SCHEMA[start..end]
+        .find(&format!("{head} "))
+        .unwrap_or_else(|| panic!("schema.sql has {head}"));
+    let len = SCHEMA[start..].find(end).expect("a statement ends") + end.len();
+    &SCHEMA[start..start + len]
+}
+
+fn index_definition(name: &str) -> &'static str {
+    definition(&format!("CREATE INDEX {name}"), ";")
+}
+
+/// Version 5's tag index: keyed by contact, each row with its contact's
+/// `updated_at`, with the ordered index and the trigger that keeps it.
+fn rebuild_contact_tags(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP TRIGGER IF EXISTS contact_tags_updated_at;
+         ALTER TABLE contact_tags RENAME TO contact_tags_v4;",
+    )?;
+    tx.execute_batch(definition("CREATE TABLE contact_tags", ";"))?;
+    tx.execute_batch(
+        "INSERT INTO contact_tags (org, contact_id, tag, updated_at)
+         SELECT t.org, t.contact_id, t.tag, c.updated_at
+           FROM contact_tags_v4 t JOIN contacts c ON c.id = t.contact_id;
+         DROP TABLE contact_tags_v4;",
+    )?;
+    tx.execute_batch(index_definition("contact_tags_order"))?;
+    tx.execute_batch(definition("CREATE TRIGGER contact_tags_updated_at", "END;"))
 }
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -303,6 +326,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.execute_batch(webhook_tables())?;
     }
     if (1..5).contains(&version) {
+        rebuild_contact_tags(&tx)?;
         for name in FILTER_INDEXES {
             tx.execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
             tx.execute_batch(index_definition(name))?;
@@ -1006,18 +1030,48 @@ mod tests {
     }
 
     #[test]
-    fn a_version_4_database_gets_its_filter_indexes_in_sort_order() {
+    fn a_version_4_database_gets_its_filter_indexes_in_sort_order_and_timed_tag_rows() {
         let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
         conn.execute_batch(
             "DROP INDEX contacts_org_state; DROP INDEX contacts_org_opted_out;
              CREATE INDEX contacts_org_state ON contacts (org, state);
              CREATE INDEX contacts_org_opted_out ON contacts (org) WHERE is_opted_in = 0;
+             DROP TABLE contact_tags;
+             CREATE TABLE contact_tags (
+                 org INTEGER NOT NULL, tag TEXT NOT NULL, contact_id TEXT NOT NULL,
+                 PRIMARY KEY (org, tag, contact_id)
+             ) WITHOUT ROWID;
+             INSERT INTO organizations (org, id, name, webhook_secret, created_at) VALUES (7, 'o', 'o', 's', 0);
+             INSERT INTO contacts (id, org, created_at, updated_at) VALUES ('c', 7, 1, 42);
+             INSERT INTO contact_tags VALUES (7, 'donor', 'c');
              PRAGMA user_version = 4;",
         )
         .unwrap();
         assert_ne!(definitions(&conn), fresh);
         migrate(&mut conn).unwrap();
         assert_eq!(definitions(&conn), fresh);
+        let row: (String, i64) = conn
+            .query_row(
+                "SELECT tag, updated_at FROM contact_tags WHERE contact_id = 'c'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            ("donor".to_string(), 42),
+            "the tag row keeps its contact's time"
+        );
+        conn.execute("UPDATE contacts SET updated_at = 50 WHERE id = 'c'", [])
+            .unwrap();
+        let moved: i64 = conn
+            .query_row(
+                "SELECT updated_at FROM contact_tags WHERE contact_id = 'c'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(moved, 50, "the trigger keeps it");
     }
 }

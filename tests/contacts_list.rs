@@ -417,6 +417,10 @@ fn a_filter_met_far_down_the_order_lists_exactly_what_the_database_holds() {
 /// Which of the whole list's contacts a filter should keep.
 type Wanted = dyn Fn(&Value) -> bool;
 
+fn tagged(c: &Value, tag: &str) -> bool {
+    c["tags"].as_array().unwrap().iter().any(|t| t == tag)
+}
+
 #[test]
 fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole_list() {
     let server = Server::start_without_lookups();
@@ -424,7 +428,7 @@ fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole
     // 3,000 contacts: more opted out, in NC and without an email than the
     // planner sorts itself, spread through the order so that each kind of
     // page meets them at a different depth.
-    let mut csv = String::from("phone,email,state,zip,opted out\n");
+    let mut csv = String::from("phone,email,state,zip,opted out,tags\n");
     for i in 0..3_000 {
         let email = if i % 3 == 0 {
             String::new()
@@ -434,8 +438,14 @@ fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole
         let state = if i % 5 < 2 { "NC" } else { "VA" };
         let zip = if i % 7 == 0 { "27601" } else { "22201" };
         let opted = if i % 2 == 0 { "true" } else { "" };
+        let tags = match i % 4 {
+            0 => "donor;member",
+            1 => "member",
+            2 => "donor",
+            _ => "",
+        };
         csv.push_str(&format!(
-            "+1919{:07},{email},{state},{zip},{opted}\n",
+            "+1919{:07},{email},{state},{zip},{opted},{tags}\n",
             6_000_000 + i
         ));
     }
@@ -447,7 +457,14 @@ fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole
     for sort in ["updated_at", "created_at"] {
         let all = walk(&api, &format!("sortBy={sort}"), 100);
         assert_eq!(all.len(), 3_000);
-        let checks: [(&str, &Wanted); 7] = [
+        let checks: [(&str, &Wanted); 10] = [
+            ("tags=donor", &|c| tagged(c, "donor")),
+            ("tags=donor,member&tagsLogic=AND", &|c| {
+                tagged(c, "donor") && tagged(c, "member")
+            }),
+            ("tags=member&optedOut=true&state=VA", &|c| {
+                tagged(c, "member") && c["isOptedIn"] == false && c["state"] == "VA"
+            }),
             ("optedOut=true", &|c| c["isOptedIn"] == false),
             ("state=NC", &|c| c["state"] == "NC"),
             ("zip=27601", &|c| c["zip"] == "27601"),
@@ -475,5 +492,27 @@ fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole
             let counted = api.get(&format!("/api/contacts?{query}&limit=1&includeTotal=true"));
             assert_eq!(counted.body["total"], expected.len(), "{query}");
         }
+    }
+    // An edit moves the contact to the top of each of its lists.
+    let oldest = walk(&api, "tags=donor", 100).pop().unwrap();
+    let id = oldest["id"].as_str().unwrap();
+    api.put(&format!("/api/contacts/{id}"), &json!({"city": "Durham"}));
+    for query in [
+        "tags=donor",
+        "tags=donor&state=NC",
+        "tags=donor&hasEmail=false",
+    ] {
+        let first = api.get(&format!("/api/contacts?{query}&limit=1"));
+        let matches = |q: &str| query.contains(q);
+        if (matches("NC") && oldest["state"] != "NC")
+            || (matches("hasEmail") && !oldest["email"].is_null())
+        {
+            continue;
+        }
+        assert_eq!(
+            first.body["contacts"][0]["id"], id,
+            "{query}: {}",
+            first.text
+        );
     }
 }

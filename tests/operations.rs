@@ -280,9 +280,16 @@ fn check_finds_each_broken_derived_structure_and_repair_mends_it_without_touchin
     );
     break_and_repair(
         &dir,
-        "INSERT INTO contact_tags (org, tag, contact_id) SELECT org, 'ghost', 'no-such-contact' FROM organizations",
+        "INSERT INTO contact_tags (org, tag, contact_id, updated_at) SELECT org, 'ghost', 'no-such-contact', 0 FROM organizations",
         "tag index",
         "'ghost' for a contact that does not exist",
+    );
+    // A tag row out of its contact's time would list it out of order.
+    break_and_repair(
+        &dir,
+        &format!("UPDATE contact_tags SET updated_at = 0 WHERE contact_id = '{first}'"),
+        "tag index",
+        "another updated_at than the contact for 1 contacts",
     );
     // The index holds the contact as it was before this (unrecorded) change.
     break_and_repair(

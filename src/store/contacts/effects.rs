@@ -70,9 +70,9 @@ pub fn tag_index(conn: &Connection, w: &Write, batch: &mut Batch) -> AppResult<(
         conn,
         w.after.org,
         &w.after.id,
-        &old_keys,
-        &new_keys,
+        (&old_keys, &new_keys),
         &w.after.tags,
+        w.after.updated_at,
         batch,
     )
 }
@@ -220,15 +220,16 @@ pub fn webhooks(conn: &Connection, w: &Write) -> AppResult<()> {
     Ok(())
 }
 
-/// Moves the contact's rows in the tag index from `old` keys to `new` keys
-/// and counts the change in `batch`.
+/// Moves the contact's rows in the tag index from the old keys to the new
+/// ones (new rows carry the contact's `updated_at`) and counts the change
+/// in `batch`.
 pub fn update_tag_index(
     conn: &Connection,
     org: i64,
     contact_id: &str,
-    old: &[String],
-    new: &[String],
+    (old, new): (&[String], &[String]),
     tags: &Tags,
+    updated_at: i64,
     batch: &mut Batch,
 ) -> AppResult<()> {
     let mut del = conn.prepare_cached(
@@ -240,13 +241,14 @@ pub fn update_tag_index(
         }
     }
     let mut ins = conn.prepare_cached(
-        "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id) VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id, updated_at)
+         VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (key, display) in new.iter().zip(tags.as_slice()) {
         if old.contains(key) {
             continue;
         }
-        if ins.execute(params![org, key, contact_id])? > 0 {
+        if ins.execute(params![org, key, contact_id, updated_at])? > 0 {
             batch.count_tag(org, key, display, 1);
         }
     }

@@ -31,15 +31,38 @@ pub enum Drive {
 }
 
 /// An index that holds exactly the contacts with one filter's value (one
-/// state, one ZIP, the rare side of a flag) in `(updated_at, id)` order: a
-/// listing in the default order walks it instead of the sort index.
+/// state, one ZIP, the rare side of a flag, one tag) in `(updated_at, id)`
+/// order: a listing in the default order walks it instead of the sort
+/// index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ordered {
-    index: &'static str,
-    /// The value's condition over the unqualified columns, `?` standing for
-    /// `value` when there is one.
+    /// A contacts index, or None for the tag index (`contact_tags_order`).
+    index: Option<&'static str>,
+    /// The value's condition over the walked table's columns, `?` standing
+    /// for `value` when there is one.
     condition: &'static str,
     value: Option<String>,
+}
+
+impl Ordered {
+    /// The walk's `FROM`, the column that names the contact, the column
+    /// `contacts c` is joined on, and the id column of its order.
+    fn source(&self) -> (String, &'static str, &'static str, &'static str) {
+        match self.index {
+            Some(index) => (
+                format!("contacts INDEXED BY {index}"),
+                "rowid",
+                "c.rowid",
+                "id",
+            ),
+            None => (
+                "contact_tags INDEXED BY contact_tags_order".to_string(),
+                "contact_id",
+                "c.id",
+                "contact_id",
+            ),
+        }
+    }
 }
 
 /// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
@@ -65,17 +88,23 @@ impl Where {
     /// The `FROM` of a listing in `sort` order.
     pub fn sorted_source(&self, sort: SortBy) -> String {
         match &self.drive {
-            Drive::SortIndex => format!("contacts c INDEXED BY {}", self.walked(sort).0),
+            Drive::SortIndex => {
+                let index = self
+                    .walked(sort)
+                    .and_then(|o| o.index)
+                    .unwrap_or(sort_index(sort));
+                format!("contacts c INDEXED BY {index}")
+            }
             other => drive_source(other),
         }
     }
 
-    /// The index a walk in `sort` order reads, with its condition and the
-    /// condition's value.
-    fn walked(&self, sort: SortBy) -> (&'static str, Option<&Ordered>) {
-        match (&self.ordered, sort) {
-            (Some(o), SortBy::UpdatedAt) => (o.index, Some(o)),
-            _ => (sort_index(sort), None),
+    /// The ordered index a walk in `sort` order reads instead of the sort
+    /// index, if any.
+    fn walked(&self, sort: SortBy) -> Option<&Ordered> {
+        match sort {
+            SortBy::UpdatedAt => self.ordered.as_ref(),
+            SortBy::CreatedAt => None,
         }
     }
 
@@ -186,7 +215,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             ordered.push((
                 n,
                 Ordered {
-                    index,
+                    index: Some(index),
                     condition: predicate,
                     value: None,
                 },
@@ -219,7 +248,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             ordered.push((
                 n,
                 Ordered {
-                    index,
+                    index: Some(index),
                     condition,
                     value: Some(value),
                 },
@@ -243,6 +272,21 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             TagsLogic::And => counts.iter().copied().min().unwrap_or(0),
         };
         let by_tags = estimate < best;
+        // One tag, or the rarest of tags a contact must all carry, can be
+        // walked in order through the tag index.
+        if filter.tags.len() == 1 || filter.tags_logic == TagsLogic::And {
+            let rarest = (0..filter.tags.len()).min_by_key(|&i| counts[i]);
+            if let Some(i) = rarest {
+                ordered.push((
+                    counts[i],
+                    Ordered {
+                        index: None,
+                        condition: "tag = ?",
+                        value: Some(filter.tags[i].clone()),
+                    },
+                ));
+            }
+        }
         match filter.tags_logic {
             TagsLogic::Or => {
                 let placeholders: Vec<String> = filter
@@ -392,7 +436,16 @@ pub fn list_bounded(
         return list(conn, org, filter, params).map(Some);
     }
     let col = params.sort_by.column();
-    let (index, ordered) = w.walked(params.sort_by);
+    let ordered = w.walked(params.sort_by);
+    let (from, key, join, id_col) = match ordered {
+        Some(o) => o.source(),
+        None => (
+            format!("contacts INDEXED BY {}", sort_index(params.sort_by)),
+            "rowid",
+            "c.rowid",
+            "id",
+        ),
+    };
     let condition = ordered.map(|o| o.condition);
     // The window: the next WALK_BOUND entries of the walked index, after
     // the cursor; `?1` is the org, the index's value and the cursor's
@@ -412,11 +465,15 @@ pub fn list_bounded(
             }
         }
         if params.cursor.is_some() {
-            extra.push_str(&format!(" AND ({col}, id) < ({}, {})", mark(), mark()));
+            extra.push_str(&format!(
+                " AND ({col}, {id_col}) < ({}, {})",
+                mark(),
+                mark()
+            ));
         }
         format!(
-            "SELECT rowid FROM contacts INDEXED BY {index} WHERE org = ?1{extra}
-              ORDER BY {col} DESC, id DESC LIMIT {WALK_BOUND}"
+            "SELECT {key} AS k FROM {from} WHERE org = ?1{extra}
+              ORDER BY {col} DESC, {id_col} DESC LIMIT {WALK_BOUND}"
         )
     };
     let mut window_args: Vec<SqlValue> = Vec::new();
@@ -432,7 +489,7 @@ pub fn list_bounded(
     // CROSS JOIN keeps the window as the outer loop, whatever other index
     // the filter's columns have.
     let sql = format!(
-        "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON c.rowid = wnd.rowid
+        "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON {join} = wnd.k
           WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
         prefixed_columns(),
         window(first),

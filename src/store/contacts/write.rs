@@ -140,9 +140,9 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
         conn,
         org,
         id,
-        &before.tags.keys(),
-        &[],
+        (&before.tags.keys(), &[]),
         &before.tags,
+        before.updated_at,
         &mut batch,
     )?;
     batch.count_contact(org, -1);
