@@ -450,7 +450,7 @@ pub fn list_bounded(
     // The window: the next WALK_BOUND entries of the walked index, after
     // the cursor; `?1` is the org, the index's value and the cursor's
     // placeholders start at `first`.
-    let window = |first: usize| {
+    let window = |first: usize, size: i64| {
         let mut next = first;
         let mut mark = || {
             next += 1;
@@ -473,7 +473,7 @@ pub fn list_bounded(
         }
         format!(
             "SELECT {key} AS k FROM {from} WHERE org = ?1{extra}
-              ORDER BY {col} DESC, {id_col} DESC LIMIT {WALK_BOUND}"
+              ORDER BY {col} DESC, {id_col} DESC LIMIT {size}"
         )
     };
     let mut window_args: Vec<SqlValue> = Vec::new();
@@ -486,33 +486,43 @@ pub fn list_bounded(
     let mut args = w.params.clone();
     let first = args.len() + 1;
     args.extend(window_args.iter().cloned());
-    // CROSS JOIN keeps the window as the outer loop, whatever other index
-    // the filter's columns have.
-    let sql = format!(
-        "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON {join} = wnd.k
-          WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
-        prefixed_columns(),
-        window(first),
-        w.clause,
-        params.limit + 1
-    );
-    let mut contacts: Vec<Contact> = conn
-        .prepare_cached(&sql)?
-        .query_map(params_from_iter(args.iter()), from_row)?
-        .collect::<Result<_, _>>()?;
-    let has_more = contacts.len() > params.limit as usize;
-    if !has_more {
+    let mut count_args = vec![SqlValue::Integer(org)];
+    count_args.extend(window_args);
+    // The window starts at twice the page and grows fourfold up to
+    // WALK_BOUND while it holds too few matches: a filter most of the walked
+    // entries meet reads little more than its page.
+    let mut size = ((i64::from(params.limit) + 1) * 2).min(WALK_BOUND);
+    let (mut contacts, has_more) = loop {
+        // CROSS JOIN keeps the window as the outer loop, whatever other
+        // index the filter's columns have.
+        let sql = format!(
+            "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON {join} = wnd.k
+              WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+            prefixed_columns(),
+            window(first, size),
+            w.clause,
+            params.limit + 1
+        );
+        let contacts: Vec<Contact> = conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args.iter()), from_row)?
+            .collect::<Result<_, _>>()?;
+        if contacts.len() > params.limit as usize {
+            break (contacts, true);
+        }
         // A short page is the whole answer only if the window held every
         // entry left.
-        let mut count_args = vec![SqlValue::Integer(org)];
-        count_args.extend(window_args);
         let read: i64 = conn
-            .prepare_cached(&format!("SELECT count(*) FROM ({})", window(2)))?
+            .prepare_cached(&format!("SELECT count(*) FROM ({})", window(2, size)))?
             .query_row(params_from_iter(count_args.iter()), |r| r.get(0))?;
-        if read >= WALK_BOUND {
+        if read < size {
+            break (contacts, false);
+        }
+        if size >= WALK_BOUND {
             return Ok(None);
         }
-    }
+        size = (size * 4).min(WALK_BOUND);
+    };
     contacts.truncate(params.limit as usize);
     let total = if params.include_total {
         Some(count(conn, org, filter)?)
