@@ -185,6 +185,52 @@ fn rows() -> Vec<Row> {
     }
     out.push(row("sortBy=created_at&tags=f30", &tag_sql(&["f30"], false)));
     out.push(row("sortBy=created_at&optedOut=true", "c.is_opted_in = 0"));
+    out.push(row("sortBy=created_at&state=NC", "c.state = 'NC'"));
+    out.push(row(
+        "sortBy=created_at&isTextable=false",
+        "c.is_textable = 0",
+    ));
+    out.push(row(
+        "isTextable=false&optedOut=true",
+        "c.is_textable = 0 AND c.is_opted_in = 0",
+    ));
+    out.push(row(
+        "hasEmail=false&hasPhone=true",
+        "c.email IS NULL AND c.phone IS NOT NULL",
+    ));
+    out.push(row(
+        "state=NC&zip=27601",
+        "c.state = 'NC' AND c.zip = '27601'",
+    ));
+    for (query, sql) in [
+        ("tags=f3", tag_sql(&["f3"], false)),
+        ("isTextable=false", "c.is_textable = 0".to_string()),
+        (
+            "state=NC&isTextable=true",
+            "c.state = 'NC' AND c.is_textable = 1".to_string(),
+        ),
+    ] {
+        out.push(row(&format!("includeTotal=true&{query}"), &sql));
+    }
+    // Search with filters: the index answers these; the baseline is SQL's
+    // exact match on the last name.
+    for (query, sql) in [
+        ("search=Okafor", "c.last_name = 'Okafor'".to_string()),
+        (
+            "search=Okafor&tags=f10",
+            format!("c.last_name = 'Okafor' AND {}", tag_sql(&["f10"], false)),
+        ),
+        (
+            "search=Okafor&optedOut=true",
+            "c.last_name = 'Okafor' AND c.is_opted_in = 0".to_string(),
+        ),
+        (
+            "search=Okafor&state=NC",
+            "c.last_name = 'Okafor' AND c.state = 'NC'".to_string(),
+        ),
+    ] {
+        out.push(row(query, &sql));
+    }
     out
 }
 

@@ -422,9 +422,10 @@ pub fn list(
     })
 }
 
-/// [`list`], unless the page would need a walk of the sort index longer
-/// than [`WALK_BOUND`] entries: then None, and the caller asks the search
-/// index. Offset pages and unfiltered or index-driven listings always answer.
+/// [`list`] without its total (the caller counts), unless the page would
+/// need a walk longer than [`WALK_BOUND`] entries: then None, and the
+/// caller asks the search index. Offset pages and unfiltered or
+/// index-driven listings always answer.
 pub fn list_bounded(
     conn: &Connection,
     org: i64,
@@ -433,7 +434,11 @@ pub fn list_bounded(
 ) -> AppResult<Option<Page>> {
     let w = build_where(conn, org, filter)?;
     if w.drive != Drive::SortIndex || filter.is_empty() || params.offset > 0 {
-        return list(conn, org, filter, params).map(Some);
+        let params = ListParams {
+            include_total: false,
+            ..params.clone()
+        };
+        return list(conn, org, filter, &params).map(Some);
     }
     let col = params.sort_by.column();
     let ordered = w.walked(params.sort_by);
@@ -518,21 +523,19 @@ pub fn list_bounded(
         if read < size {
             break (contacts, false);
         }
-        if size >= WALK_BOUND {
+        // What this window found says what the largest one would: when
+        // even that would hold too few, the search index answers at once.
+        let projected = contacts.len() as i64 * WALK_BOUND / size;
+        if size >= WALK_BOUND || projected <= i64::from(params.limit) {
             return Ok(None);
         }
         size = (size * 4).min(WALK_BOUND);
     };
     contacts.truncate(params.limit as usize);
-    let total = if params.include_total {
-        Some(count(conn, org, filter)?)
-    } else {
-        None
-    };
     Ok(Some(Page {
         contacts,
         has_more,
-        total,
+        total: None,
     }))
 }
 
