@@ -13,6 +13,12 @@ use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_roster");
 
+/// The server under test: this build's, or `ROSTER_BENCH_BIN` (another
+/// build's binary, to compare two in alternating runs).
+pub fn bin() -> std::ffi::OsString {
+    std::env::var_os("ROSTER_BENCH_BIN").unwrap_or_else(|| BIN.into())
+}
+
 #[allow(unused_imports)]
 pub use roster::seed::{Generator, LAST, TAGS};
 
@@ -49,7 +55,7 @@ impl ServerProc {
             None => create_key(data_dir, "bench"),
         };
         let t0 = Instant::now();
-        let mut child = Command::new(BIN)
+        let mut child = Command::new(bin())
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -156,7 +162,7 @@ pub fn create_key(data_dir: &Path, org: &str) -> String {
 /// Runs `roster` with `args` and answers what it printed; a failure stops
 /// the benchmark with its stderr.
 pub fn roster_cli(args: &[&std::ffi::OsStr]) -> String {
-    let out = Command::new(BIN)
+    let out = Command::new(bin())
         .args(args)
         .env("RUST_LOG", "warn")
         .output()
