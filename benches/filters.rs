@@ -238,19 +238,10 @@ fn rows() -> Vec<Row> {
 /// the index is open, so each refusal is retried and only the answer timed.
 fn first_answer(http: &reqwest::blocking::Client, server: &ServerProc, query: &str) -> Duration {
     loop {
-        let t = Instant::now();
-        let r = http
-            .get(format!("{}/api/contacts?{query}", server.base))
-            .bearer_auth(&server.key)
-            .send()
-            .unwrap();
-        if r.status().as_u16() == 503 {
-            std::thread::sleep(Duration::from_millis(2));
-            continue;
+        match try_get(http, server, query) {
+            Some((took, _)) => return took,
+            None => std::thread::sleep(Duration::from_millis(2)),
         }
-        assert!(r.status().is_success(), "{query}: {}", r.status());
-        let _ = r.bytes();
-        return t.elapsed();
     }
 }
 
@@ -259,15 +250,27 @@ fn get(
     server: &ServerProc,
     query: &str,
 ) -> (Duration, serde_json::Value) {
+    try_get(http, server, query).unwrap_or_else(|| panic!("{query}: 503"))
+}
+
+/// One list page and how long it took; None for a 503.
+fn try_get(
+    http: &reqwest::blocking::Client,
+    server: &ServerProc,
+    query: &str,
+) -> Option<(Duration, serde_json::Value)> {
     let t = Instant::now();
     let r = http
         .get(format!("{}/api/contacts?{query}", server.base))
         .bearer_auth(&server.key)
         .send()
         .unwrap();
+    if r.status().as_u16() == 503 {
+        return None;
+    }
     assert!(r.status().is_success(), "{query}: {}", r.status());
     let body: serde_json::Value = r.json().unwrap();
-    (t.elapsed(), body)
+    Some((t.elapsed(), body))
 }
 
 fn main() {

@@ -44,17 +44,24 @@ pub struct Ordered {
     value: Option<String>,
 }
 
+/// A walk's `FROM`, the column that names the contact, the column
+/// `contacts c` is joined on, and the id column of its order.
+type WalkSource = (String, &'static str, &'static str, &'static str);
+
+/// The walk of a contacts index.
+fn contacts_walk(index: &str) -> WalkSource {
+    (
+        format!("contacts INDEXED BY {index}"),
+        "rowid",
+        "c.rowid",
+        "id",
+    )
+}
+
 impl Ordered {
-    /// The walk's `FROM`, the column that names the contact, the column
-    /// `contacts c` is joined on, and the id column of its order.
-    fn source(&self) -> (String, &'static str, &'static str, &'static str) {
+    fn source(&self) -> WalkSource {
         match self.index {
-            Some(index) => (
-                format!("contacts INDEXED BY {index}"),
-                "rowid",
-                "c.rowid",
-                "id",
-            ),
+            Some(index) => contacts_walk(index),
             None => (
                 "contact_tags INDEXED BY contact_tags_order".to_string(),
                 "contact_id",
@@ -384,13 +391,21 @@ pub fn list(
     filter: &ContactFilter,
     params: &ListParams,
 ) -> AppResult<Page> {
-    let col = params.sort_by.column();
-    let mut w = build_where(conn, org, filter)?;
+    let w = build_where(conn, org, filter)?;
     let total = if params.include_total {
         Some(count(conn, org, filter)?)
     } else {
         None
     };
+    Ok(Page {
+        total,
+        ..list_where(conn, w, params)?
+    })
+}
+
+/// A page of what `w` selects, without its total.
+fn list_where(conn: &Connection, mut w: Where, params: &ListParams) -> AppResult<Page> {
+    let col = params.sort_by.column();
     if let Some(Cursor { ts, id }) = &params.cursor {
         w.params.push(SqlValue::Integer(*ts));
         let a = w.params.len();
@@ -418,7 +433,7 @@ pub fn list(
     Ok(Page {
         contacts,
         has_more,
-        total,
+        total: None,
     })
 }
 
@@ -434,22 +449,13 @@ pub fn list_bounded(
 ) -> AppResult<Option<Page>> {
     let w = build_where(conn, org, filter)?;
     if w.drive != Drive::SortIndex || filter.is_empty() || params.offset > 0 {
-        let params = ListParams {
-            include_total: false,
-            ..params.clone()
-        };
-        return list(conn, org, filter, &params).map(Some);
+        return list_where(conn, w, params).map(Some);
     }
     let col = params.sort_by.column();
     let ordered = w.walked(params.sort_by);
     let (from, key, join, id_col) = match ordered {
         Some(o) => o.source(),
-        None => (
-            format!("contacts INDEXED BY {}", sort_index(params.sort_by)),
-            "rowid",
-            "c.rowid",
-            "id",
-        ),
+        None => contacts_walk(sort_index(params.sort_by)),
     };
     let condition = ordered.map(|o| o.condition);
     // The window: the next WALK_BOUND entries of the walked index, after
