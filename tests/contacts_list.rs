@@ -457,8 +457,15 @@ fn a_common_state_or_flag_lists_the_same_contacts_in_the_same_order_as_the_whole
     for sort in ["updated_at", "created_at"] {
         let all = walk(&api, &format!("sortBy={sort}"), 100);
         assert_eq!(all.len(), 3_000);
-        let checks: [(&str, &Wanted); 10] = [
+        let checks: [(&str, &Wanted); 12] = [
             ("tags=donor", &|c| tagged(c, "donor")),
+            // Both tags' lists merged in order, a cursor into each.
+            ("tags=donor,member&tagsLogic=OR", &|c| {
+                tagged(c, "donor") || tagged(c, "member")
+            }),
+            ("tags=member,donor&tagsLogic=OR&hasEmail=true", &|c| {
+                (tagged(c, "donor") || tagged(c, "member")) && !c["email"].is_null()
+            }),
             ("tags=donor,member&tagsLogic=AND", &|c| {
                 tagged(c, "donor") && tagged(c, "member")
             }),

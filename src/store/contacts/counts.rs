@@ -143,3 +143,12 @@ pub fn tag_count(conn: &Connection, org: i64, key: &str) -> AppResult<i64> {
         .optional()?
         .unwrap_or(0))
 }
+
+/// The kept count of contacts in `org`.
+pub fn contact_count(conn: &Connection, org: i64) -> AppResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT contact_count FROM organizations WHERE org = ?1")?
+        .query_row([org], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}

@@ -2,9 +2,9 @@
 //! counts.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params_from_iter};
+use rusqlite::{Connection, params_from_iter};
 
-use super::counts::tag_count;
+use super::counts::{contact_count, tag_count};
 use super::rows::{from_row, prefixed_columns};
 use crate::error::AppResult;
 use crate::model::{Contact, ContactFilter, Cursor, ListParams, SortBy, TagsLogic};
@@ -19,6 +19,9 @@ const DRIVE_LIMIT: i64 = 1_000;
 /// filter: past this, the search index answers the page (see `listing`).
 pub const WALK_BOUND: i64 = 1_000;
 
+// A walked index holds at least WALK_BOUND entries (see `list_bounded`).
+const _: () = assert!(DRIVE_LIMIT >= WALK_BOUND);
+
 /// Where a listing starts reading.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drive {
@@ -30,46 +33,141 @@ pub enum Drive {
     Index(&'static str),
 }
 
-/// An index that holds exactly the contacts with one filter's value (one
-/// state, one ZIP, the rare side of a flag, one tag) in `(updated_at, id)`
-/// order: a listing in the default order walks it instead of the sort
-/// index.
+/// What an ordered walk reads: entries in `(updated_at, id)` order that
+/// hold exactly the contacts with one filter's value, so a listing in the
+/// default order walks it instead of the sort index.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Ordered {
-    /// A contacts index, or None for the tag index (`contact_tags_order`).
-    index: Option<&'static str>,
-    /// The value's condition over the walked table's columns, `?` standing
-    /// for `value` when there is one.
-    condition: &'static str,
-    value: Option<String>,
+enum Walked {
+    /// A contacts index (one state, one ZIP, the rare side of a flag), with
+    /// its condition over the table's columns, `?` standing for `value`
+    /// when there is one.
+    Index {
+        name: &'static str,
+        condition: &'static str,
+        value: Option<String>,
+    },
+    /// The tag index (`contact_tags_order`) of these tags, merged in order:
+    /// the contacts carrying any of them.
+    Tags(Vec<String>),
 }
 
-/// A walk's `FROM`, the column that names the contact, the column
-/// `contacts c` is joined on, and the id column of its order.
-type WalkSource = (String, &'static str, &'static str, &'static str);
-
-/// The walk of a contacts index.
-fn contacts_walk(index: &str) -> WalkSource {
-    (
-        format!("contacts INDEXED BY {index}"),
-        "rowid",
-        "c.rowid",
-        "id",
-    )
+/// An ordered walk the filter allows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ordered {
+    walked: Walked,
+    /// The share of its entries expected to meet the rest of the filter's
+    /// tags, from the kept tag counts (1 when no other tag is asked for).
+    tag_share: f64,
 }
 
 impl Ordered {
-    fn source(&self) -> WalkSource {
-        match self.index {
-            Some(index) => contacts_walk(index),
-            None => (
-                "contact_tags INDEXED BY contact_tags_order".to_string(),
-                "contact_id",
-                "c.id",
-                "contact_id",
-            ),
+    fn contacts_index(&self) -> Option<&'static str> {
+        match self.walked {
+            Walked::Index { name, .. } => Some(name),
+            Walked::Tags(_) => None,
         }
     }
+}
+
+/// The window of a walk in `sort` order (`walked`, or the sort index):
+/// `SELECT k` of its next `size` entries after the cursor when `cursor`,
+/// `k` being what `contacts c` is joined on ([`window_join`]). `?1` is the
+/// org; the walk's values and then the cursor's two placeholders are
+/// numbered from `first`, in the order of [`window_args`].
+fn window_sql(
+    walked: Option<&Walked>,
+    sort: SortBy,
+    first: usize,
+    size: i64,
+    cursor: bool,
+) -> String {
+    let col = sort.column();
+    let mut next = first;
+    let mut mark = || {
+        next += 1;
+        format!("?{}", next - 1)
+    };
+    match walked {
+        Some(Walked::Tags(tags)) => {
+            let marks: Vec<String> = tags.iter().map(|_| mark()).collect();
+            let after = if cursor {
+                format!(" AND ({col}, contact_id) < ({}, {})", mark(), mark())
+            } else {
+                String::new()
+            };
+            // Each tag's own first `size` entries hold every entry of the
+            // merged first `size`.
+            let arms: Vec<String> = marks
+                .iter()
+                .map(|m| {
+                    format!(
+                        "SELECT * FROM (SELECT contact_id AS k, {col} AS s
+                          FROM contact_tags INDEXED BY contact_tags_order
+                          WHERE org = ?1 AND tag = {m}{after}
+                          ORDER BY {col} DESC, contact_id DESC LIMIT {size})"
+                    )
+                })
+                .collect();
+            format!(
+                "SELECT k FROM ({}) ORDER BY s DESC, k DESC LIMIT {size}",
+                arms.join(" UNION ")
+            )
+        }
+        Some(Walked::Index {
+            name, condition, ..
+        }) => {
+            let condition = match condition.split_once('?') {
+                Some((before, after)) => format!("{before}{}{after}", mark()),
+                None => condition.to_string(),
+            };
+            contacts_window(name, &format!(" AND {condition}"), sort, size, cursor, mark)
+        }
+        None => contacts_window(sort_index(sort), "", sort, size, cursor, mark),
+    }
+}
+
+/// The window of a contacts index: rowids, `extra` narrowing the range.
+fn contacts_window(
+    index: &str,
+    extra: &str,
+    sort: SortBy,
+    size: i64,
+    cursor: bool,
+    mut mark: impl FnMut() -> String,
+) -> String {
+    let col = sort.column();
+    let after = if cursor {
+        format!(" AND ({col}, id) < ({}, {})", mark(), mark())
+    } else {
+        String::new()
+    };
+    format!(
+        "SELECT rowid AS k FROM contacts INDEXED BY {index} WHERE org = ?1{extra}{after}
+          ORDER BY {col} DESC, id DESC LIMIT {size}"
+    )
+}
+
+/// The column of `contacts c` a window's `k` names.
+fn window_join(walked: Option<&Walked>) -> &'static str {
+    match walked {
+        Some(Walked::Tags(_)) => "c.id",
+        _ => "c.rowid",
+    }
+}
+
+/// The values of a window's placeholders, in their order.
+fn window_args(walked: Option<&Walked>, cursor: Option<&Cursor>) -> Vec<SqlValue> {
+    let mut args: Vec<SqlValue> = match walked {
+        Some(Walked::Tags(tags)) => tags.iter().map(|t| SqlValue::Text(t.clone())).collect(),
+        Some(Walked::Index {
+            value: Some(value), ..
+        }) => vec![SqlValue::Text(value.clone())],
+        _ => Vec::new(),
+    };
+    if let Some(Cursor { ts, id }) = cursor {
+        args.extend([SqlValue::Integer(*ts), SqlValue::Text(id.clone())]);
+    }
+    args
 }
 
 /// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
@@ -81,6 +179,9 @@ pub struct Where {
     /// With [`Drive::SortIndex`], the smallest ordered index the filter
     /// allows, walked instead when the listing is newest updated first.
     ordered: Option<Ordered>,
+    /// The share of the organization expected to meet the tag filter, from
+    /// the kept tag counts, taking tags as independent (1 without tags).
+    tag_share: f64,
 }
 
 /// The keyset index of a sort order.
@@ -98,7 +199,7 @@ impl Where {
             Drive::SortIndex => {
                 let index = self
                     .walked(sort)
-                    .and_then(|o| o.index)
+                    .and_then(Ordered::contacts_index)
                     .unwrap_or(sort_index(sort));
                 format!("contacts c INDEXED BY {index}")
             }
@@ -113,6 +214,12 @@ impl Where {
             SortBy::UpdatedAt => self.ordered.as_ref(),
             SortBy::CreatedAt => None,
         }
+    }
+
+    /// The share of a walk's entries in `sort` order expected to meet the
+    /// tag filter.
+    fn walk_share(&self, sort: SortBy) -> f64 {
+        self.walked(sort).map_or(self.tag_share, |o| o.tag_share)
     }
 
     /// The `FROM` of a count.
@@ -222,9 +329,12 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             ordered.push((
                 n,
                 Ordered {
-                    index: Some(index),
-                    condition: predicate,
-                    value: None,
+                    walked: Walked::Index {
+                        name: index,
+                        condition: predicate,
+                        value: None,
+                    },
+                    tag_share: 1.0,
                 },
             ));
         }
@@ -255,9 +365,12 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             ordered.push((
                 n,
                 Ordered {
-                    index: Some(index),
-                    condition,
-                    value: Some(value),
+                    walked: Walked::Index {
+                        name: index,
+                        condition,
+                        value: Some(value),
+                    },
+                    tag_share: 1.0,
                 },
             ));
         }
@@ -268,31 +381,46 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         }
     }
 
+    let mut tag_share = 1.0;
     if !filter.tags.is_empty() {
         let counts: Vec<i64> = filter
             .tags
             .iter()
             .map(|t| tag_count(conn, org, t))
             .collect::<AppResult<_>>()?;
+        let all = contact_count(conn, org)?.max(1) as f64;
+        let share = |n: i64| (n as f64 / all).min(1.0);
+        tag_share = match filter.tags_logic {
+            TagsLogic::Or => share(counts.iter().sum()),
+            TagsLogic::And => counts.iter().map(|&n| share(n)).product(),
+        };
         let estimate = match filter.tags_logic {
             TagsLogic::Or => counts.iter().sum::<i64>(),
             TagsLogic::And => counts.iter().copied().min().unwrap_or(0),
         };
         let by_tags = estimate < best;
-        // One tag, or the rarest of tags a contact must all carry, can be
-        // walked in order through the tag index.
-        if filter.tags.len() == 1 || filter.tags_logic == TagsLogic::And {
-            let rarest = (0..filter.tags.len()).min_by_key(|&i| counts[i]);
-            if let Some(i) = rarest {
-                ordered.push((
-                    counts[i],
-                    Ordered {
-                        index: None,
-                        condition: "tag = ?",
-                        value: Some(filter.tags[i].clone()),
-                    },
-                ));
-            }
+        // The tag index walks one tag, the rarest of tags a contact must all
+        // carry, or every tag of an OR merged in order.
+        let walk = match filter.tags_logic {
+            TagsLogic::Or => Some((counts.iter().sum(), filter.tags.clone(), 1.0)),
+            TagsLogic::And => (0..filter.tags.len()).min_by_key(|&i| counts[i]).map(|i| {
+                // Every entry carries the tag walked.
+                let rest = if counts[i] == 0 {
+                    1.0
+                } else {
+                    tag_share / share(counts[i])
+                };
+                (counts[i], vec![filter.tags[i].clone()], rest)
+            }),
+        };
+        if let Some((n, tags, rest)) = walk {
+            ordered.push((
+                n,
+                Ordered {
+                    walked: Walked::Tags(tags),
+                    tag_share: rest,
+                },
+            ));
         }
         match filter.tags_logic {
             TagsLogic::Or => {
@@ -356,12 +484,19 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         // Said in the index's own words, so SQLite may read through it.
         clause.push_str(&format!(" AND c.{predicate}"));
     }
-    let ordered = ordered.into_iter().min_by_key(|(n, _)| *n).map(|(_, o)| o);
+    let ordered = ordered
+        .into_iter()
+        .min_by_key(|(n, _)| *n)
+        .map(|(_, o)| match o.walked {
+            Walked::Index { .. } => Ordered { tag_share, ..o },
+            Walked::Tags(_) => o,
+        });
     Ok(Where {
         clause,
         params,
         drive,
         ordered,
+        tag_share,
     })
 }
 
@@ -452,57 +587,30 @@ pub fn list_bounded(
         return list_where(conn, w, params).map(Some);
     }
     let col = params.sort_by.column();
-    let ordered = w.walked(params.sort_by);
-    let (from, key, join, id_col) = match ordered {
-        Some(o) => o.source(),
-        None => contacts_walk(sort_index(params.sort_by)),
-    };
-    let condition = ordered.map(|o| o.condition);
-    // The window: the next WALK_BOUND entries of the walked index, after
-    // the cursor; `?1` is the org, the index's value and the cursor's
-    // placeholders start at `first`.
-    let window = |first: usize, size: i64| {
-        let mut next = first;
-        let mut mark = || {
-            next += 1;
-            format!("?{}", next - 1)
-        };
-        let mut extra = String::new();
-        if let Some(condition) = condition {
-            extra.push_str(" AND ");
-            match condition.split_once('?') {
-                Some((before, after)) => extra.push_str(&format!("{before}{}{after}", mark())),
-                None => extra.push_str(condition),
-            }
-        }
-        if params.cursor.is_some() {
-            extra.push_str(&format!(
-                " AND ({col}, {id_col}) < ({}, {})",
-                mark(),
-                mark()
-            ));
-        }
-        format!(
-            "SELECT {key} AS k FROM {from} WHERE org = ?1{extra}
-              ORDER BY {col} DESC, {id_col} DESC LIMIT {size}"
-        )
-    };
-    let mut window_args: Vec<SqlValue> = Vec::new();
-    if let Some(value) = ordered.and_then(|o| o.value.clone()) {
-        window_args.push(SqlValue::Text(value));
-    }
-    if let Some(Cursor { ts, id }) = &params.cursor {
-        window_args.extend([SqlValue::Integer(*ts), SqlValue::Text(id.clone())]);
-    }
+    let walked = w.walked(params.sort_by).map(|o| &o.walked);
+    let join = window_join(walked);
+    let cursor = params.cursor.is_some();
+    let window = |first: usize, size: i64| window_sql(walked, params.sort_by, first, size, cursor);
+    let window_args = window_args(walked, params.cursor.as_ref());
     let mut args = w.params.clone();
     let first = args.len() + 1;
     args.extend(window_args.iter().cloned());
     let mut count_args = vec![SqlValue::Integer(org)];
     count_args.extend(window_args);
-    // The window starts at twice the page and grows fourfold up to
-    // WALK_BOUND while it holds too few matches: a filter most of the walked
-    // entries meet reads little more than its page.
-    let mut size = ((i64::from(params.limit) + 1) * 2).min(WALK_BOUND);
+    // The window grows fourfold up to WALK_BOUND while it holds too few
+    // matches: a filter most of the walked entries meet reads little more
+    // than its page.
+    // A window the kept tag counts say holds about twice the page: when
+    // even WALK_BOUND entries would hold less than a page, the search index
+    // answers at once. (The walked index holds at least WALK_BOUND entries
+    // here: an index smaller than DRIVE_LIMIT would have driven the plan.)
+    let page = i64::from(params.limit) + 1;
+    let share = w.walk_share(params.sort_by);
+    if share * (WALK_BOUND as f64) < page as f64 {
+        return Ok(None);
+    }
+    let mut size = ((2 * page) as f64 / share).ceil() as i64;
+    size = size.clamp(2 * page, WALK_BOUND.max(2 * page));
     let (mut contacts, has_more) = loop {
         // CROSS JOIN keeps the window as the outer loop, whatever other
         // index the filter's columns have.
@@ -629,11 +737,7 @@ pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
 /// keeps, not from a scan.
 pub fn count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppResult<i64> {
     if filter.is_empty() {
-        return Ok(conn
-            .prepare_cached("SELECT contact_count FROM organizations WHERE org = ?1")?
-            .query_row([org], |r| r.get(0))
-            .optional()?
-            .unwrap_or(0));
+        return contact_count(conn, org);
     }
     let only_tags = ContactFilter {
         tags: filter.tags.clone(),
