@@ -475,11 +475,22 @@ fn writes(server: &ServerProc, n: usize) {
     let csv = tmp.path().join("more.csv");
     write_csv(&csv, rows, 99);
     let http = reqwest::blocking::Client::new();
+    server.wait_idle(Duration::from_secs(120));
+    // The peak resident size starts again here (clear_refs 5), so it is the
+    // import's own.
+    let _ = std::fs::write(format!("/proc/{}/clear_refs", server.pid()), "5");
     let t = Instant::now();
     let done = import_csv(&http, server, &csv);
+    let took = t.elapsed();
+    let (_, peak) = server.rss_mib();
+    server.wait_idle(Duration::from_secs(300));
+    let (after, _) = server.rss_mib();
+    let (anon, file) = support::rss_split_mib(server.pid());
     report(&format!(
-        "import of {rows} new rows through the API into {n} contacts: {:.0} rows/s ({} created)",
-        rows as f64 / t.elapsed().as_secs_f64(),
+        "import of {rows} new rows through the API into {n} contacts: {:.0} rows/s ({} created); \
+         peak resident during it {peak:.0} MiB; resident once idle {after:.0} MiB \
+         ({anon:.0} MiB private, {file:.0} MiB mapped files)",
+        rows as f64 / took.as_secs_f64(),
         done["created"]
     ));
 }

@@ -395,3 +395,72 @@ fn search_is_503_while_the_index_is_unavailable_and_the_rest_works() {
         201
     );
 }
+
+#[test]
+fn search_pages_order_ties_on_the_time_by_id_across_pages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let mut s = Server::start_in(&dir, &[], &[]);
+    let c = s.client("acme");
+    for i in 0..40 {
+        c.create(&json!({"firstName": "Tilda", "lastName": format!("Tie{i}"),
+            "phone": format!("91955530{i:02}")}));
+    }
+    c.create(&json!({"firstName": "Other", "lastName": "Person", "email": "o@example.org"}));
+    c.settle_lookups();
+    s.terminate();
+    // Four times for 40 contacts: every page boundary falls inside a run
+    // of contacts the time alone cannot order; then the index is rebuilt
+    // from those rows.
+    s.sql(
+        "UPDATE contacts SET updated_at = 1700000000000 + rowid % 4,
+                             created_at = 1600000000000 + rowid % 3",
+    );
+    let out = roster_cli(&["reindex"], &dir);
+    assert!(
+        out.contains("Rebuilt the search index: 41 contacts"),
+        "{out}"
+    );
+    let s = Server::start_in(&dir, &[], &[]);
+    let c = Client::new(&s.base, c.key.clone());
+    for sort in ["updated_at", "created_at"] {
+        // The database's own order (no search): time, then id, descending.
+        let all: Vec<Value> = c
+            .walk(&format!("sortBy={sort}"), 100)
+            .into_iter()
+            .filter(|v| v["firstName"] == "Tilda")
+            .collect();
+        let expected: Vec<String> = all.iter().map(id).collect();
+        assert_eq!(expected.len(), 40);
+        let field = if sort == "updated_at" {
+            "updatedAt"
+        } else {
+            "createdAt"
+        };
+        let times: HashSet<&str> = all.iter().map(|v| v[field].as_str().unwrap()).collect();
+        assert!(times.len() <= 4, "{sort}: the times were made equal");
+        for limit in [3, 7, 40] {
+            let walked: Vec<String> = c
+                .walk(&format!("search=tilda&sortBy={sort}"), limit)
+                .iter()
+                .map(id)
+                .collect();
+            assert_eq!(walked, expected, "{sort}, {limit} a page, by cursor");
+        }
+        for offset in [0, 5, 9, 33] {
+            let page = c.get(&format!(
+                "/api/contacts?search=tilda&sortBy={sort}&limit=6&offset={offset}&includeTotal=true"
+            ));
+            let got: Vec<String> = page.body["contacts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(id)
+                .collect();
+            let end = (offset + 6).min(40);
+            assert_eq!(got, expected[offset..end], "{sort}, offset {offset}");
+            assert_eq!(page.body["hasMore"], end < 40, "{sort}, offset {offset}");
+            assert_eq!(page.body["total"], 40);
+        }
+    }
+}

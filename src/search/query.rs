@@ -5,7 +5,13 @@
 //! index runs, so a page, its `hasMore` and its total come straight from the
 //! index.
 
-use tantivy::collector::{Count, TopDocs};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::query::{
     BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
@@ -272,38 +278,141 @@ fn search_err(e: tantivy::TantivyError) -> AppError {
 /// (sort value, id high, id low): the documented order, descending.
 type SortKey = (i64, u64, u64);
 
-/// Below every real key: what documents at or past a cursor are given.
-const PAST_CURSOR: SortKey = (i64::MIN, 0, 0);
+/// Below every real time: what documents at or past a cursor are given.
+const PAST_CURSOR: i64 = i64::MIN;
 
-/// The sort key of each document; with `before`, documents whose key is not
-/// below it get [`PAST_CURSOR`]. Checking the cursor here, in the pass that
-/// ranks the matches, costs nothing per document, where a range clause over
-/// the sort field makes the query visit the whole organization.
-fn by_field(
-    sort: SortBy,
-    before: Option<SortKey>,
-) -> impl Fn(&SegmentReader) -> Box<dyn FnMut(tantivy::DocId) -> SortKey> + Send + Sync + 'static {
-    let name = match sort {
+/// A fast field's value per document: read straight from its values when
+/// every document has exactly one (always, for the fields the order uses),
+/// else the first value or 0.
+fn single_values<T>(column: Column<T>) -> Arc<dyn ColumnValues<T>>
+where
+    T: PartialOrd + Copy + Debug + Send + Sync + Default + 'static,
+{
+    match column.index {
+        ColumnIndex::Full => column.values,
+        _ => column.first_or_default_col(T::default()),
+    }
+}
+
+fn time_field(sort: SortBy) -> &'static str {
+    match sort {
         SortBy::UpdatedAt => "updated_at",
         SortBy::CreatedAt => "created_at",
-    };
-    move |seg: &SegmentReader| {
+    }
+}
+
+/// A segment's columns for the documented order: the time, id high, id low.
+struct KeyColumns {
+    ts: Arc<dyn ColumnValues<i64>>,
+    hi: Arc<dyn ColumnValues<u64>>,
+    lo: Arc<dyn ColumnValues<u64>>,
+}
+
+impl KeyColumns {
+    fn open(seg: &SegmentReader, sort: SortBy) -> tantivy::Result<Self> {
         let ff = seg.fast_fields();
-        let ts = ff.i64(name).ok().map(|c| c.first_or_default_col(0));
-        let hi = ff.u64("id_hi").ok().map(|c| c.first_or_default_col(0));
-        let lo = ff.u64("id_lo").ok().map(|c| c.first_or_default_col(0));
+        Ok(Self {
+            ts: single_values(ff.i64(time_field(sort))?),
+            hi: single_values(ff.u64("id_hi")?),
+            lo: single_values(ff.u64("id_lo")?),
+        })
+    }
+
+    fn key(&self, doc: tantivy::DocId) -> SortKey {
+        (
+            self.ts.get_val(doc),
+            self.hi.get_val(doc),
+            self.lo.get_val(doc),
+        )
+    }
+}
+
+/// The time of each document, the first part of the documented order;
+/// with `before`, documents whose whole key is not below it get
+/// [`PAST_CURSOR`] (their id is read only when their time is the
+/// cursor's). Ranking by the time alone reads one column per match, where
+/// the whole key reads three; [`exact_top`] settles the ties.
+fn by_time(
+    sort: SortBy,
+    before: Option<SortKey>,
+) -> impl Fn(&SegmentReader) -> Box<dyn FnMut(tantivy::DocId) -> i64> + Send + Sync + 'static {
+    move |seg: &SegmentReader| {
+        let Ok(columns) = KeyColumns::open(seg, sort) else {
+            return Box::new(|_| 0);
+        };
         Box::new(move |doc| {
-            let key = (
-                ts.as_ref().map_or(0, |c| c.get_val(doc)),
-                hi.as_ref().map_or(0, |c| c.get_val(doc)),
-                lo.as_ref().map_or(0, |c| c.get_val(doc)),
-            );
+            let ts = columns.ts.get_val(doc);
             match before {
-                Some(b) if key >= b => PAST_CURSOR,
-                _ => key,
+                Some(b) if ts > b.0 => PAST_CURSOR,
+                Some(b) if ts == b.0 && columns.key(doc) >= b => PAST_CURSOR,
+                _ => ts,
             }
         })
     }
+}
+
+/// The first `n` matches of `query` in the documented order (below
+/// `before`), from the first `n` by time alone (`tops`, ties in any
+/// order). Matches at the last time in `tops` may go on past it, so every
+/// match at that time is read (the time is an indexed term: a short
+/// posting list) and the ties are ordered by id.
+fn exact_top(
+    searcher: &Searcher,
+    f: &Fields,
+    sort: SortBy,
+    query: &dyn Query,
+    tops: Vec<(i64, DocAddress)>,
+    n: usize,
+    before: Option<SortKey>,
+) -> AppResult<Vec<(SortKey, DocAddress)>> {
+    let tops: Vec<(i64, DocAddress)> = tops
+        .into_iter()
+        .filter(|(t, _)| *t != PAST_CURSOR)
+        .collect();
+    let mut docs: Vec<DocAddress> = Vec::with_capacity(tops.len());
+    match tops.last() {
+        Some(&(last, _)) if tops.len() >= n => {
+            docs.extend(tops.iter().filter(|(t, _)| *t > last).map(|(_, d)| *d));
+            let field = match sort {
+                SortBy::UpdatedAt => f.updated_at,
+                SortBy::CreatedAt => f.created_at,
+            };
+            let at_last = BooleanQuery::new(vec![
+                (Occur::Must, query.box_clone()),
+                (
+                    Occur::Must,
+                    boxed(TermQuery::new(
+                        i64_term(field, last),
+                        IndexRecordOption::Basic,
+                    )),
+                ),
+            ]);
+            docs.extend(
+                searcher
+                    .search(&at_last, &DocSetCollector)
+                    .map_err(search_err)?,
+            );
+        }
+        _ => docs.extend(tops.iter().map(|(_, d)| *d)),
+    }
+    let mut columns: HashMap<u32, KeyColumns> = HashMap::new();
+    let mut keys = Vec::with_capacity(docs.len());
+    for d in docs {
+        let cols = match columns.entry(d.segment_ord) {
+            Entry::Occupied(e) => e.into_mut(),
+            Entry::Vacant(e) => e.insert(
+                KeyColumns::open(searcher.segment_reader(d.segment_ord), sort)
+                    .map_err(search_err)?,
+            ),
+        };
+        let key = cols.key(d.doc_id);
+        if before.is_none_or(|b| key < b) {
+            keys.push((key, d));
+        }
+    }
+    keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+    keys.truncate(n);
+    Ok(keys)
 }
 
 /// One page of matches for `filter`, `limit` long, in `order`, from `start`.
@@ -355,24 +464,28 @@ pub fn page(
         let q = filter_query(f, org, filter, false)?;
         total = Some(searcher.search(&*q, &Count).map_err(search_err)? as u64);
     }
-    let top = TopDocs::with_limit(limit + 1).and_offset(offset);
     let mut keys: Vec<(SortKey, DocAddress)> = match order {
         Order::Field(sort) => {
-            let top = top.order_by(by_field(sort, before));
-            let mut keys = if count_along {
-                let (keys, n) = searcher
+            // The first offset + limit + 1 in order, then the page of them.
+            let n = offset + limit + 1;
+            let top = TopDocs::with_limit(n).order_by(by_time(sort, before));
+            let tops = if count_along {
+                let (tops, count) = searcher
                     .search(&*query, &(top, Count))
                     .map_err(search_err)?;
-                total = Some(n as u64);
-                keys
+                total = Some(count as u64);
+                tops
             } else {
                 searcher.search(&*query, &top).map_err(search_err)?
             };
-            keys.retain(|(k, _)| *k != PAST_CURSOR);
+            let mut keys = exact_top(searcher, f, sort, &*query, tops, n, before)?;
+            keys.drain(..offset.min(keys.len()));
             keys
         }
         Order::Relevance => {
-            let top = top.order_by_score();
+            let top = TopDocs::with_limit(limit + 1)
+                .and_offset(offset)
+                .order_by_score();
             let scored = if count_along {
                 let (scored, n) = searcher
                     .search(&*query, &(top, Count))
