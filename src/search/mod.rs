@@ -10,6 +10,7 @@
 
 pub mod query;
 pub mod schema;
+mod union;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

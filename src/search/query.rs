@@ -19,6 +19,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, Searcher, SegmentReader, Term};
 
 use super::schema::{self, Fields, MAX_GRAM, MIN_GRAM};
+use super::union::BitSetUnion;
 use crate::error::{AppError, AppResult};
 use crate::model::{ContactFilter, SortBy, TagsLogic};
 
@@ -64,6 +65,23 @@ fn any_of(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     boxed(BooleanQuery::new(
         clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
     ))
+}
+
+/// [`any_of`], for an unscored query gathered into one bit set per segment
+/// (see [`BitSetUnion`]).
+fn union_of(clauses: Vec<Box<dyn Query>>, scored: bool) -> Box<dyn Query> {
+    if scored || clauses.len() == 1 {
+        return any_of(clauses);
+    }
+    // A union within the union adds its clauses to the one set.
+    let mut flat = Vec::with_capacity(clauses.len());
+    for clause in clauses {
+        match clause.downcast_ref::<BitSetUnion>() {
+            Some(inner) => flat.extend(inner.0.iter().map(|q| q.box_clone())),
+            None => flat.push(clause),
+        }
+    }
+    boxed(BitSetUnion(flat))
 }
 
 fn all_of(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
@@ -166,10 +184,13 @@ pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
                 tokens
                     .iter()
                     .map(|t| {
-                        any_of(vec![
-                            fuzzy_prefix(f.first, t, !numeric, scored),
-                            fuzzy_prefix(f.last, t, !numeric, scored),
-                        ])
+                        union_of(
+                            vec![
+                                fuzzy_prefix(f.first, t, !numeric, scored),
+                                fuzzy_prefix(f.last, t, !numeric, scored),
+                            ],
+                            scored,
+                        )
                     })
                     .collect(),
             ));
@@ -189,7 +210,7 @@ pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
         if either.is_empty() {
             continue;
         }
-        terms.push(any_of(either));
+        terms.push(union_of(either, scored));
     }
     if terms.is_empty() {
         return boxed(EmptyQuery);

@@ -1,0 +1,108 @@
+//! A union of unscored clauses gathered into one bit set per segment.
+//!
+//! A fuzzy search term matches through several fields (first name, last
+//! name, email words), each an automaton over its terms. tantivy's own
+//! union merges the clauses document by document, which costs more than
+//! finding them when a common name matches a large share of the
+//! organization; here each clause is read once into a bit set, and the
+//! query walks that set.
+
+use tantivy::query::{
+    BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight,
+};
+use tantivy::{BitSet, COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, SegmentReader};
+
+/// Matches the documents any of its clauses match, with a constant score.
+#[derive(Debug)]
+pub struct BitSetUnion(pub Vec<Box<dyn Query>>);
+
+impl Clone for BitSetUnion {
+    fn clone(&self) -> Self {
+        Self(self.0.iter().map(|q| q.box_clone()).collect())
+    }
+}
+
+impl Query for BitSetUnion {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let unscored = match enable_scoring.searcher() {
+            Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
+            None => EnableScoring::disabled_from_schema(enable_scoring.schema()),
+        };
+        let weights = self
+            .0
+            .iter()
+            .map(|q| q.weight(unscored))
+            .collect::<tantivy::Result<_>>()?;
+        Ok(Box::new(UnionWeight(weights)))
+    }
+}
+
+struct UnionWeight(Vec<Box<dyn Weight>>);
+
+impl Weight for UnionWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let mut set = BitSet::with_max_value(reader.max_doc());
+        let mut buffer = [0; COLLECT_BLOCK_BUFFER_LEN];
+        for weight in &self.0 {
+            let mut scorer = weight.scorer(reader, 1.0)?;
+            loop {
+                let n = scorer.fill_buffer(&mut buffer);
+                for &doc in &buffer[..n] {
+                    set.insert(doc);
+                }
+                if n < COLLECT_BLOCK_BUFFER_LEN {
+                    break;
+                }
+            }
+        }
+        Ok(Box::new(ConstScorer::new(BitSetDocSet::from(set), boost)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )));
+        }
+        Ok(Explanation::new("BitSetUnion", 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::collector::DocSetCollector;
+    use tantivy::query::{Query, TermQuery};
+    use tantivy::schema::{IndexRecordOption, STRING, Schema};
+    use tantivy::{Index, Term, doc};
+
+    use super::BitSetUnion;
+
+    #[test]
+    fn matches_what_any_clause_matches_once() {
+        let mut schema = Schema::builder();
+        let a = schema.add_text_field("a", STRING);
+        let b = schema.add_text_field("b", STRING);
+        let index = Index::create_in_ram(schema.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 0..300u32 {
+            let x = if i % 3 == 0 { "x" } else { "-" };
+            let y = if i % 5 == 0 { "y" } else { "-" };
+            writer.add_document(doc!(a => x, b => y)).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let term = |f, t: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(f, t),
+                IndexRecordOption::Basic,
+            ))
+        };
+        let union = BitSetUnion(vec![term(a, "x"), term(b, "y"), term(b, "absent")]);
+        let got = searcher.search(&union, &DocSetCollector).unwrap();
+        let mut docs: Vec<u32> = got.into_iter().map(|d| d.doc_id).collect();
+        docs.sort_unstable();
+        let want: Vec<u32> = (0..300).filter(|i| i % 3 == 0 || i % 5 == 0).collect();
+        assert_eq!(docs, want);
+    }
+}
