@@ -20,7 +20,7 @@ use rusqlite::Connection;
 
 use crate::error::{AppError, AppResult};
 use crate::model::{ContactFilter, ListParams, SortBy};
-use crate::search::{Order, Search, Start};
+use crate::search::{Order, START_WAIT, Search, Start};
 use crate::store::contacts::{self, Page};
 use crate::store::outbox;
 use crate::store::segments::{self, Segment};
@@ -200,7 +200,7 @@ pub fn total(
     }
     let _snapshot = snapshot(conn)?;
     if let (Ok(_), Some(pending)) = (
-        search.ready(),
+        search.ready_within(START_WAIT),
         outbox::pending_ids(conn, org, OUTBOX_LIMIT)?,
     ) && let Ok((_, Some((all, stale)))) = search.page_and_count(
         org,
@@ -226,7 +226,7 @@ fn from_index(
     filter: &ContactFilter,
     params: &ListParams,
 ) -> AppResult<Option<Page>> {
-    if params.offset > 0 || search.ready().is_err() {
+    if params.offset > 0 || search.ready_within(START_WAIT).is_err() {
         return Ok(None);
     }
     // One snapshot for the outbox and every row read after it.

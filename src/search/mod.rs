@@ -15,7 +15,7 @@ mod union;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use tantivy::indexer::{LogMergePolicy, NoMergePolicy};
@@ -74,9 +74,18 @@ enum Status {
     Failed(String),
 }
 
+/// How long a request the index answers waits for the index a server is
+/// still opening after its start (about a second at a million contacts),
+/// before it is told to come back (search) or SQL reads the long way (a
+/// filtered page).
+pub const START_WAIT: Duration = Duration::from_secs(2);
+
 /// The search side of the application state.
 pub struct Search {
     status: RwLock<Status>,
+    /// True once the status has left `Starting`, with the condition the
+    /// first readers after a start wait on.
+    started: (Mutex<bool>, Condvar),
 }
 
 impl Default for Search {
@@ -89,11 +98,27 @@ impl Search {
     pub fn new() -> Self {
         Self {
             status: RwLock::new(Status::Starting),
+            started: (Mutex::new(false), Condvar::new()),
         }
     }
 
     fn set(&self, s: Status) {
         *self.status.write().unwrap_or_else(|p| p.into_inner()) = s;
+        let (started, changed) = &self.started;
+        *started.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        changed.notify_all();
+    }
+
+    /// The open index; while the server is still opening it (a moment after
+    /// a start), waits up to `limit` for it first. A page the index answers
+    /// in a millisecond would otherwise be read from the whole table.
+    pub fn ready_within(&self, limit: Duration) -> AppResult<Arc<Ready>> {
+        let (started, changed) = &self.started;
+        let guard = started.lock().unwrap_or_else(|p| p.into_inner());
+        let _started = changed
+            .wait_timeout_while(guard, limit, |started| !*started)
+            .unwrap_or_else(|p| p.into_inner());
+        self.ready()
     }
 
     /// The open index, or 503 with the reason search is not available.
@@ -142,7 +167,7 @@ impl Search {
         limit: usize,
         include_total: bool,
     ) -> AppResult<Hits> {
-        let ready = self.ready()?;
+        let ready = self.ready_within(START_WAIT)?;
         let searcher = ready.reader.searcher();
         query::page(
             &searcher,
@@ -169,7 +194,7 @@ impl Search {
         limit: usize,
         count_ids: Option<&[String]>,
     ) -> AppResult<(Hits, Option<(u64, u64)>)> {
-        let ready = self.ready()?;
+        let ready = self.ready_within(START_WAIT)?;
         let searcher = ready.reader.searcher();
         let hits = query::page(
             &searcher,
@@ -589,6 +614,23 @@ mod tests {
         assert_eq!(e.code(), "unavailable");
         assert!(e.to_string().contains("being rebuilt"), "{e}");
         assert!(e.to_string().contains("25%"), "{e}");
+    }
+
+    #[test]
+    fn a_reader_waits_for_the_index_a_start_is_opening() {
+        let s = Arc::new(Search::new());
+        // Still starting when the wait ends: told so.
+        let e = s.ready_within(Duration::from_millis(10)).err().unwrap();
+        assert!(e.to_string().contains("starting up"), "{e}");
+        // The status changes while a reader waits: the reader sees it.
+        let other = s.clone();
+        let change = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            other.mark_rebuilding();
+        });
+        let e = s.ready_within(Duration::from_secs(60)).err().unwrap();
+        assert!(e.to_string().contains("being rebuilt"), "{e}");
+        change.join().unwrap();
     }
 }
 

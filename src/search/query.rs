@@ -5,18 +5,19 @@
 //! index runs, so a page, its `hasMore` and its total come straight from the
 //! index.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap};
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::query::{
     BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Searcher, SegmentReader, Term};
+use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use super::schema::{self, Fields, MAX_GRAM, MIN_GRAM};
 use super::union::BitSetUnion;
@@ -67,10 +68,10 @@ fn any_of(clauses: Vec<Box<dyn Query>>) -> Box<dyn Query> {
     ))
 }
 
-/// [`any_of`], for an unscored query gathered into one bit set per segment
-/// (see [`BitSetUnion`]).
-fn union_of(clauses: Vec<Box<dyn Query>>, scored: bool) -> Box<dyn Query> {
-    if scored || clauses.len() == 1 {
+/// [`any_of`], gathered into one bit set per segment when `gather` (see
+/// [`BitSetUnion`]).
+fn union_of(clauses: Vec<Box<dyn Query>>, gather: bool) -> Box<dyn Query> {
+    if !gather || clauses.len() == 1 {
         return any_of(clauses);
     }
     // A union within the union adds its clauses to the one set.
@@ -168,7 +169,12 @@ fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
 /// The text search: every whitespace-separated term must match first name,
 /// last name, email or phone. A search made only of digits and phone
 /// punctuation (`(919) 555-1234`) is one phone number.
-pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
+///
+/// With `gather` (unscored, and no other filter to intersect with), each
+/// term's fields are read into one bit set: a union that is the whole
+/// query is read to its end anyway, where beside a rare filter the union
+/// is only probed at that filter's documents.
+pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<dyn Query> {
     if is_phone_like(search) {
         return phone_digits(f, &schema::digits(search));
     }
@@ -189,7 +195,7 @@ pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
                                 fuzzy_prefix(f.first, t, !numeric, scored),
                                 fuzzy_prefix(f.last, t, !numeric, scored),
                             ],
-                            scored,
+                            gather,
                         )
                     })
                     .collect(),
@@ -210,7 +216,7 @@ pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
         if either.is_empty() {
             continue;
         }
-        terms.push(union_of(either, scored));
+        terms.push(union_of(either, gather));
     }
     if terms.is_empty() {
         return boxed(EmptyQuery);
@@ -238,7 +244,12 @@ pub fn filter_query(
         )),
     )];
     if let Some(search) = &filter.search {
-        must.push((Occur::Must, text_query(f, search, scored)));
+        let alone = ContactFilter {
+            search: None,
+            ..filter.clone()
+        }
+        .is_empty();
+        must.push((Occur::Must, text_query(f, search, scored, alone && !scored)));
     }
     if !filter.tags.is_empty() {
         let tags: Vec<Box<dyn Query>> = filter.tags.iter().map(|t| term(f.tag, t)).collect();
@@ -299,9 +310,6 @@ fn search_err(e: tantivy::TantivyError) -> AppError {
 /// (sort value, id high, id low): the documented order, descending.
 type SortKey = (i64, u64, u64);
 
-/// Below every real time: what documents at or past a cursor are given.
-const PAST_CURSOR: i64 = i64::MIN;
-
 /// A fast field's value per document: read straight from its values when
 /// every document has exactly one (always, for the fields the order uses),
 /// else the first value or 0.
@@ -348,77 +356,114 @@ impl KeyColumns {
     }
 }
 
-/// The time of each document, the first part of the documented order;
-/// with `before`, documents whose whole key is not below it get
-/// [`PAST_CURSOR`] (their id is read only when their time is the
-/// cursor's). Ranking by the time alone reads one column per match, where
-/// the whole key reads three; [`exact_top`] settles the ties.
-fn by_time(
+/// The first `n` matches by time alone, below `before`, with every match
+/// that ties with the last of them: the documents the first `n` in the
+/// documented order (time, then id) are among. Ranking by the time reads
+/// one column per match, where the whole key reads three; the ids are read
+/// for these documents only ([`exact_top`]).
+struct TopByTime {
     sort: SortBy,
     before: Option<SortKey>,
-) -> impl Fn(&SegmentReader) -> Box<dyn FnMut(tantivy::DocId) -> i64> + Send + Sync + 'static {
-    move |seg: &SegmentReader| {
-        let Ok(columns) = KeyColumns::open(seg, sort) else {
-            return Box::new(|_| 0);
-        };
-        Box::new(move |doc| {
-            let ts = columns.ts.get_val(doc);
-            match before {
-                Some(b) if ts > b.0 => PAST_CURSOR,
-                Some(b) if ts == b.0 && columns.key(doc) >= b => PAST_CURSOR,
-                _ => ts,
-            }
+    n: usize,
+}
+
+struct SegmentTopByTime {
+    segment: u32,
+    columns: Option<KeyColumns>,
+    before: Option<SortKey>,
+    n: usize,
+    /// The first `n` by (time, doc), the least on top.
+    top: BinaryHeap<Reverse<(i64, DocId)>>,
+    /// Further documents at the least time in `top`.
+    ties: Vec<DocId>,
+}
+
+impl Collector for TopByTime {
+    type Fruit = Vec<(i64, DocAddress)>;
+    type Child = SegmentTopByTime;
+
+    fn for_segment(&self, segment: u32, reader: &SegmentReader) -> tantivy::Result<Self::Child> {
+        Ok(SegmentTopByTime {
+            segment,
+            columns: KeyColumns::open(reader, self.sort).ok(),
+            before: self.before,
+            n: self.n.max(1),
+            top: BinaryHeap::new(),
+            ties: Vec::new(),
         })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut all: Vec<(i64, DocAddress)> = fruits.into_iter().flatten().collect();
+        all.sort_unstable_by_key(|(ts, _)| Reverse(*ts));
+        if let Some(&(last, _)) = all.get(self.n.max(1) - 1) {
+            all.retain(|(ts, _)| *ts >= last);
+        }
+        Ok(all)
     }
 }
 
-/// The first `n` matches of `query` in the documented order (below
-/// `before`), from the first `n` by time alone (`tops`, ties in any
-/// order). Matches at the last time in `tops` may go on past it, so every
-/// match at that time is read (the time is an indexed term: a short
-/// posting list) and the ties are ordered by id.
+impl SegmentCollector for SegmentTopByTime {
+    type Fruit = Vec<(i64, DocAddress)>;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let columns = self.columns.as_ref();
+        let ts = columns.map_or(0, |c| c.ts.get_val(doc));
+        if let Some(b) = self.before
+            && (ts > b.0 || (ts == b.0 && columns.map_or((0, 0, 0), |c| c.key(doc)) >= b))
+        {
+            return;
+        }
+        let Some(&Reverse((least, _))) = self.top.peek() else {
+            self.top.push(Reverse((ts, doc)));
+            return;
+        };
+        if self.top.len() < self.n {
+            self.top.push(Reverse((ts, doc)));
+        } else if ts == least {
+            self.ties.push(doc);
+        } else if ts > least {
+            let Some(Reverse((_, out))) = self.top.pop() else {
+                return;
+            };
+            self.top.push(Reverse((ts, doc)));
+            match self.top.peek() {
+                Some(&Reverse((now, _))) if now == least => self.ties.push(out),
+                _ => self.ties.clear(),
+            }
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let least = self.top.peek().map(|Reverse((ts, _))| *ts);
+        let at = |doc| DocAddress::new(self.segment, doc);
+        let mut out: Vec<(i64, DocAddress)> = self
+            .top
+            .iter()
+            .map(|Reverse((ts, doc))| (*ts, at(*doc)))
+            .collect();
+        if let Some(least) = least {
+            out.extend(self.ties.iter().map(|doc| (least, at(*doc))));
+        }
+        out
+    }
+}
+
+/// The first `n` of `docs` in the documented order (time, then id,
+/// descending), their ids read from the fast fields.
 fn exact_top(
     searcher: &Searcher,
-    f: &Fields,
     sort: SortBy,
-    query: &dyn Query,
-    tops: Vec<(i64, DocAddress)>,
+    docs: Vec<(i64, DocAddress)>,
     n: usize,
-    before: Option<SortKey>,
 ) -> AppResult<Vec<(SortKey, DocAddress)>> {
-    let tops: Vec<(i64, DocAddress)> = tops
-        .into_iter()
-        .filter(|(t, _)| *t != PAST_CURSOR)
-        .collect();
-    let mut docs: Vec<DocAddress> = Vec::with_capacity(tops.len());
-    match tops.last() {
-        Some(&(last, _)) if tops.len() >= n => {
-            docs.extend(tops.iter().filter(|(t, _)| *t > last).map(|(_, d)| *d));
-            let field = match sort {
-                SortBy::UpdatedAt => f.updated_at,
-                SortBy::CreatedAt => f.created_at,
-            };
-            let at_last = BooleanQuery::new(vec![
-                (Occur::Must, query.box_clone()),
-                (
-                    Occur::Must,
-                    boxed(TermQuery::new(
-                        i64_term(field, last),
-                        IndexRecordOption::Basic,
-                    )),
-                ),
-            ]);
-            docs.extend(
-                searcher
-                    .search(&at_last, &DocSetCollector)
-                    .map_err(search_err)?,
-            );
-        }
-        _ => docs.extend(tops.iter().map(|(_, d)| *d)),
-    }
     let mut columns: HashMap<u32, KeyColumns> = HashMap::new();
     let mut keys = Vec::with_capacity(docs.len());
-    for d in docs {
+    for (_, d) in docs {
         let cols = match columns.entry(d.segment_ord) {
             Entry::Occupied(e) => e.into_mut(),
             Entry::Vacant(e) => e.insert(
@@ -426,12 +471,9 @@ fn exact_top(
                     .map_err(search_err)?,
             ),
         };
-        let key = cols.key(d.doc_id);
-        if before.is_none_or(|b| key < b) {
-            keys.push((key, d));
-        }
+        keys.push((cols.key(d.doc_id), d));
     }
-    keys.sort_unstable_by_key(|k| std::cmp::Reverse(k.0));
+    keys.sort_unstable_by_key(|k| Reverse(k.0));
     keys.truncate(n);
     Ok(keys)
 }
@@ -489,17 +531,17 @@ pub fn page(
         Order::Field(sort) => {
             // The first offset + limit + 1 in order, then the page of them.
             let n = offset + limit + 1;
-            let top = TopDocs::with_limit(n).order_by(by_time(sort, before));
-            let tops = if count_along {
-                let (tops, count) = searcher
+            let top = TopByTime { sort, before, n };
+            let docs = if count_along {
+                let (docs, count) = searcher
                     .search(&*query, &(top, Count))
                     .map_err(search_err)?;
                 total = Some(count as u64);
-                tops
+                docs
             } else {
                 searcher.search(&*query, &top).map_err(search_err)?
             };
-            let mut keys = exact_top(searcher, f, sort, &*query, tops, n, before)?;
+            let mut keys = exact_top(searcher, sort, docs, n)?;
             keys.drain(..offset.min(keys.len()));
             keys
         }
