@@ -202,14 +202,8 @@ pub fn total(
     if let (Ok(_), Some(pending)) = (
         search.ready_within(START_WAIT),
         outbox::pending_ids(conn, org, OUTBOX_LIMIT)?,
-    ) && let Ok((_, Some((all, stale)))) = search.page_and_count(
-        org,
-        filter,
-        SortBy::UpdatedAt,
-        &Start::Offset(0),
-        0,
-        Some(&pending),
-    ) {
+    ) && let Ok((all, stale)) = search.counts(org, filter, &pending)
+    {
         let now = contacts::matching_keys(conn, org, filter, SortBy::UpdatedAt, None, &pending)?;
         return Ok(all as i64 - stale as i64 + now.len() as i64);
     }

@@ -181,6 +181,22 @@ impl Search {
         )
     }
 
+    /// How many documents match `filter`, and how many of them are among
+    /// `ids`, read from one searcher so the two agree.
+    pub fn counts(
+        &self,
+        org: i64,
+        filter: &crate::model::ContactFilter,
+        ids: &[String],
+    ) -> AppResult<(u64, u64)> {
+        let ready = self.ready_within(START_WAIT)?;
+        let searcher = ready.reader.searcher();
+        Ok((
+            query::count(&searcher, &ready.fields, org, filter, None)?,
+            query::count(&searcher, &ready.fields, org, filter, Some(ids))?,
+        ))
+    }
+
     /// A page of `filter`'s matches and, when `count_ids` is given, how
     /// many documents match among those ids, read from one searcher so the
     /// two agree (see `listing` for how the outbox completes them).

@@ -22,6 +22,9 @@ pub const WALK_BOUND: i64 = 1_000;
 // A walked index holds at least WALK_BOUND entries (see `list_bounded`).
 const _: () = assert!(DRIVE_LIMIT >= WALK_BOUND);
 
+/// How a filter's tag check names the contact it checks.
+const TAG_OF_CONTACT: &str = "t.contact_id = c.id";
+
 /// Where a listing starts reading.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drive {
@@ -434,7 +437,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                     drive = Drive::Tags(placeholders.join(", "));
                 } else {
                     clause.push_str(&format!(
-                        " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND t.contact_id = c.id)",
+                        " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND {TAG_OF_CONTACT})",
                         placeholders.join(", ")
                     ));
                 }
@@ -449,7 +452,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                         drive = Drive::Tags(format!("?{p}"));
                     } else {
                         clause.push_str(&format!(
-                            " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND t.contact_id = c.id)"
+                            " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND {TAG_OF_CONTACT})"
                         ));
                     }
                 }
@@ -611,15 +614,20 @@ pub fn list_bounded(
     }
     let mut size = ((2 * page) as f64 / share).ceil() as i64;
     size = size.clamp(2 * page, WALK_BOUND.max(2 * page));
+    // A window of tag rows names its contacts by id: the filter's other
+    // tags are checked on that id, before the contact's row is read.
+    let clause = match walked {
+        Some(Walked::Tags(_)) => w.clause.replace(TAG_OF_CONTACT, "t.contact_id = wnd.k"),
+        _ => w.clause.clone(),
+    };
     let (mut contacts, has_more) = loop {
         // CROSS JOIN keeps the window as the outer loop, whatever other
         // index the filter's columns have.
         let sql = format!(
             "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON {join} = wnd.k
-              WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+              WHERE {clause} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
             prefixed_columns(),
             window(first, size),
-            w.clause,
             params.limit + 1
         );
         let contacts: Vec<Contact> = conn
