@@ -170,10 +170,10 @@ fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
 /// last name, email or phone. A search made only of digits and phone
 /// punctuation (`(919) 555-1234`) is one phone number.
 ///
-/// With `gather` (unscored, and no other filter to intersect with), each
-/// term's fields are read into one bit set: a union that is the whole
-/// query is read to its end anyway, where beside a rare filter the union
-/// is only probed at that filter's documents.
+/// With `gather` (unscored, and no rare filter to intersect with), each
+/// term's fields are read into one bit set: a union that leads the query
+/// is read to its end anyway, where beside a rare filter the union is
+/// only probed at that filter's documents.
 pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<dyn Query> {
     if is_phone_like(search) {
         return phone_digits(f, &schema::digits(search));
@@ -228,9 +228,16 @@ fn i64_term(field: Field, v: i64) -> Term {
     Term::from_field_i64(field, v)
 }
 
+/// A filter beside the text search matching fewer documents than this
+/// leads the intersection and only probes the text's union at its own
+/// documents; from this on, the union is gathered into a bit set first
+/// (see [`text_query`]).
+const GATHER_FROM: u64 = 5_000;
+
 /// The whole query for `filter` in `org`: the organization, the text search
 /// and every other filter.
 pub fn filter_query(
+    searcher: &Searcher,
     f: &Fields,
     org: i64,
     filter: &ContactFilter,
@@ -243,16 +250,21 @@ pub fn filter_query(
             IndexRecordOption::Basic,
         )),
     )];
-    if let Some(search) = &filter.search {
-        let alone = ContactFilter {
-            search: None,
-            ..filter.clone()
-        }
-        .is_empty();
-        must.push((Occur::Must, text_query(f, search, scored, alone && !scored)));
-    }
+    // Each filter clause, with how many documents its terms hold (a bound
+    // on what it matches, from the term dictionary).
+    let df = |field: Field, text: &str| {
+        searcher
+            .doc_freq(&Term::from_field_text(field, text))
+            .unwrap_or(u64::MAX)
+    };
+    let mut rarest = u64::MAX;
     if !filter.tags.is_empty() {
         let tags: Vec<Box<dyn Query>> = filter.tags.iter().map(|t| term(f.tag, t)).collect();
+        let counts = filter.tags.iter().map(|t| df(f.tag, t));
+        rarest = rarest.min(match filter.tags_logic {
+            TagsLogic::Or => counts.fold(0, u64::saturating_add),
+            TagsLogic::And => counts.min().unwrap_or(u64::MAX),
+        });
         must.push((
             Occur::Must,
             match filter.tags_logic {
@@ -268,17 +280,31 @@ pub fn filter_query(
         ("phone", filter.has_phone),
     ] {
         if let Some(v) = value {
-            must.push((Occur::Must, term(f.flag, &schema::flag(name, v))));
+            let token = schema::flag(name, v);
+            rarest = rarest.min(df(f.flag, &token));
+            must.push((Occur::Must, term(f.flag, &token)));
         }
     }
     if !filter.states.is_empty() {
+        rarest = rarest.min(
+            filter
+                .states
+                .iter()
+                .map(|s| df(f.state, s))
+                .fold(0, u64::saturating_add),
+        );
         must.push((
             Occur::Must,
             any_of(filter.states.iter().map(|s| term(f.state, s)).collect()),
         ));
     }
     if let Some(zip) = &filter.zip {
+        rarest = rarest.min(df(f.zip, zip));
         must.push((Occur::Must, term(f.zip, zip)));
+    }
+    if let Some(search) = &filter.search {
+        let gather = !scored && rarest >= GATHER_FROM;
+        must.push((Occur::Must, text_query(f, search, scored, gather)));
     }
     Ok(boxed(BooleanQuery::new(must)))
 }
@@ -291,7 +317,7 @@ pub fn count(
     filter: &ContactFilter,
     ids: Option<&[String]>,
 ) -> AppResult<u64> {
-    let q = filter_query(f, org, filter, false)?;
+    let q = filter_query(searcher, f, org, filter, false)?;
     let q = match ids {
         None => q,
         Some([]) => return Ok(0),
@@ -518,13 +544,13 @@ pub fn page(
         }
         None => None,
     };
-    let query = filter_query(f, org, filter, scored)?;
+    let query = filter_query(searcher, f, org, filter, scored)?;
     // The total is for the whole filter, never only what follows a cursor:
     // counted in the same pass when there is no cursor, else separately.
     let count_along = include_total && after.is_none();
     let mut total = None;
     if include_total && !count_along {
-        let q = filter_query(f, org, filter, false)?;
+        let q = filter_query(searcher, f, org, filter, false)?;
         total = Some(searcher.search(&*q, &Count).map_err(search_err)? as u64);
     }
     let mut keys: Vec<(SortKey, DocAddress)> = match order {
