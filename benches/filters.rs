@@ -228,6 +228,21 @@ fn rows() -> Vec<Row> {
             "search=Okafor&state=NC",
             "c.last_name = 'Okafor' AND c.state = 'NC'".to_string(),
         ),
+        // The kinds of search people type: a typo, a prefix, an email
+        // address, a whole phone number and a piece of one. (Full names
+        // are in `benches/search.rs`: here every first name is a distinct
+        // code, which no organization's names are.)
+        ("search=Okafr", "c.last_name = 'Okafor'".to_string()),
+        ("search=Ngu", "c.last_name LIKE 'Ngu%'".to_string()),
+        (
+            "search=p4243@example.org",
+            "c.email = 'p4243@example.org'".to_string(),
+        ),
+        (
+            "search=(919)%20200-0777",
+            "c.phone = '+19192000777'".to_string(),
+        ),
+        ("search=2000777", "c.phone LIKE '%2000777'".to_string()),
     ] {
         out.push(row(query, &sql));
     }
