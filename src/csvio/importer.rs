@@ -26,7 +26,7 @@ use crate::store::imports;
 use crate::store::lookups::{Answer, Inline};
 
 /// Rows per write transaction.
-pub const BATCH_ROWS: usize = 10_000;
+pub const BATCH_ROWS: usize = 5_000;
 /// Row errors kept on the import.
 pub const MAX_ERRORS: usize = 1_000;
 

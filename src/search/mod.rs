@@ -35,6 +35,8 @@ pub const VERSION_FILE: &str = "index.version";
 /// Outbox rows per index commit: small batches under normal load (whatever
 /// is pending), large ones while an import floods the outbox.
 const BATCH: usize = 50_000;
+/// Outbox rows a batch reads (with their contacts) at a time.
+const CHUNK: usize = 5_000;
 /// The writer also looks for outbox rows this often, for writes it was not
 /// woken for (another process).
 const POLL: Duration = Duration::from_secs(2);
@@ -394,53 +396,68 @@ fn apply_batch(
     writer: &mut IndexWriter,
     replay_through: &mut i64,
 ) -> Result<usize, BatchError> {
-    let entries = db
-        .read_blocking(|conn| store::outbox::pending_with_contacts(conn, BATCH))
-        .map_err(BatchError::Database)?;
-    let Some(last) = entries.last().map(|(e, _)| e.seq) else {
+    let f = &ready.fields;
+    let mut applied = 0;
+    let mut last = 0;
+    // The batch is read a chunk at a time, so a pass holds one chunk's
+    // contacts and documents, not the whole batch's; it commits once.
+    while applied < BATCH {
+        let entries = db
+            .read_blocking(|conn| {
+                store::outbox::pending_with_contacts(conn, last, CHUNK.min(BATCH - applied))
+            })
+            .map_err(BatchError::Database)?;
+        let Some(chunk_last) = entries.last().map(|(e, _)| e.seq) else {
+            break;
+        };
+        // A deleted organization first: its documents go, and nothing of it
+        // is added again below (its contacts are gone from the database).
+        for (e, _) in &entries {
+            if e.contact_id.is_empty() {
+                writer.delete_term(Term::from_field_i64(f.org, e.org));
+            }
+        }
+        // contact id -> (created in this chunk, its current row). A contact
+        // met again in a later chunk is replaced there: a delete applies to
+        // the documents added before it in the same commit.
+        let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
+        for (e, row) in entries.iter().filter(|(e, _)| !e.contact_id.is_empty()) {
+            let fresh = e.new && e.seq > *replay_through;
+            let slot = latest
+                .entry(e.contact_id.as_str())
+                .or_insert((false, row.as_ref()));
+            slot.0 |= fresh;
+        }
+        for (id, (fresh, row)) in latest {
+            if !fresh {
+                writer.delete_term(Term::from_field_text(f.id, id));
+            }
+            if let Some(contact) = row {
+                writer
+                    .add_document(schema::document(f, contact))
+                    .map_err(BatchError::index)?;
+            }
+        }
+        applied += entries.len();
+        last = chunk_last;
+    }
+    if applied == 0 {
         return Ok(0);
-    };
+    }
     // While a backlog drains (a full batch), segments are not merged: each
     // merge would rewrite documents the next batches merge again. Merging
     // resumes with the first commit after the backlog.
-    if entries.len() == BATCH {
+    if applied == BATCH {
         writer.set_merge_policy(Box::new(NoMergePolicy));
     } else {
         writer.set_merge_policy(Box::new(LogMergePolicy::default()));
-    }
-    let f = &ready.fields;
-    // A deleted organization first: its documents go, and nothing of it is
-    // added again below (its contacts are gone from the database).
-    for (e, _) in &entries {
-        if e.contact_id.is_empty() {
-            writer.delete_term(Term::from_field_i64(f.org, e.org));
-        }
-    }
-    // contact id -> (created in this batch, its current row)
-    let mut latest: HashMap<&str, (bool, Option<&crate::model::Contact>)> = HashMap::new();
-    for (e, row) in entries.iter().filter(|(e, _)| !e.contact_id.is_empty()) {
-        let fresh = e.new && e.seq > *replay_through;
-        let slot = latest
-            .entry(e.contact_id.as_str())
-            .or_insert((false, row.as_ref()));
-        slot.0 |= fresh;
-    }
-    for (id, (fresh, row)) in latest {
-        if !fresh {
-            writer.delete_term(Term::from_field_text(f.id, id));
-        }
-        if let Some(contact) = row {
-            writer
-                .add_document(schema::document(f, contact))
-                .map_err(BatchError::index)?;
-        }
     }
     *replay_through = (*replay_through).max(last);
     writer.commit().map_err(BatchError::index)?;
     ready.reader.reload().map_err(BatchError::index)?;
     db.write_blocking(|tx| store::outbox::delete_through(tx, last))
         .map_err(BatchError::Database)?;
-    Ok(entries.len())
+    Ok(applied)
 }
 
 /// Why a batch was not applied: the index (whose writer is then reopened)

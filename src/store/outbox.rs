@@ -62,21 +62,24 @@ pub struct Entry {
     pub new: bool,
 }
 
-/// The oldest `limit` rows, in commit order, each with its contact's
-/// current row (None when the contact is gone), read in one statement.
+/// The oldest `limit` rows after `after` (a seq; 0 for the oldest of
+/// all), in commit order, each with its contact's current row (None when
+/// the contact is gone), read in one statement.
 pub fn pending_with_contacts(
     conn: &Connection,
+    after: i64,
     limit: usize,
 ) -> AppResult<Vec<(Entry, Option<Contact>)>> {
     let columns = rows::prefixed_columns();
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT o.seq, o.org, o.contact_id, o.new, c.id IS NOT NULL, {columns}
-           FROM (SELECT seq, org, contact_id, new FROM search_outbox ORDER BY seq LIMIT ?1) o
+           FROM (SELECT seq, org, contact_id, new FROM search_outbox
+                  WHERE seq > ?2 ORDER BY seq LIMIT ?1) o
            LEFT JOIN contacts c ON c.id = o.contact_id AND c.org = o.org
           ORDER BY o.seq"
     ))?;
     let rows = stmt
-        .query_map([limit as i64], |r| {
+        .query_map(rusqlite::params![limit as i64, after], |r| {
             let entry = Entry {
                 seq: r.get(0)?,
                 org: r.get(1)?,
