@@ -192,7 +192,7 @@ pub fn export(args: ExportArgs) -> Result<(), AppError> {
     let mut out = QuietPipe(std::io::BufWriter::with_capacity(256 * 1024, stdout.lock()));
     let n = {
         // The CLI's filters never include `search`, so no index is opened.
-        let search = roster::search::Search::new();
+        let search = roster::search::Search::without_index();
         db.read_blocking(|conn| {
             export::write(conn, &search, org.org, &org.id, &filter, format, &mut out)
         })?

@@ -97,10 +97,20 @@ impl Default for Search {
 }
 
 impl Search {
+    /// The search side of a server, whose index writer opens the index.
     pub fn new() -> Self {
         Self {
             status: RwLock::new(Status::Starting),
             started: (Mutex::new(false), Condvar::new()),
+        }
+    }
+
+    /// For a command that never opens the index: nothing waits for it, and
+    /// pages come from SQL.
+    pub fn without_index() -> Self {
+        Self {
+            started: (Mutex::new(true), Condvar::new()),
+            ..Self::new()
         }
     }
 
@@ -380,7 +390,7 @@ pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
 
 /// Applies up to one batch of outbox rows; returns how many it applied.
 ///
-/// A contact created after the writer opened (`replay_through` is the
+/// A contact created after the writer started (`replay_through` is the
 /// newest outbox row at that moment) cannot have a document yet, so it is
 /// added without a delete; deletes are what make bulk indexing slow, since
 /// each one is looked up in every segment. Rows from before the writer
@@ -389,7 +399,9 @@ pub fn reindex(db: &Db, data_dir: &Path) -> AppResult<u64> {
 ///
 /// Rows in a batch whose commit was tried count as possibly applied from
 /// then on (`replay_through` moves past them): if the commit, the reload or
-/// the outbox delete fails, the retry replaces instead of adding twice.
+/// the outbox delete fails, the retry replaces instead of adding twice. A
+/// chunk that cannot be read rolls back what the batch added before it, so
+/// the retry starts from what the index holds.
 fn apply_batch(
     db: &Db,
     ready: &Ready,
@@ -402,11 +414,17 @@ fn apply_batch(
     // The batch is read a chunk at a time, so a pass holds one chunk's
     // contacts and documents, not the whole batch's; it commits once.
     while applied < BATCH {
-        let entries = db
-            .read_blocking(|conn| {
-                store::outbox::pending_with_contacts(conn, last, CHUNK.min(BATCH - applied))
-            })
-            .map_err(BatchError::Database)?;
+        let entries = match db.read_blocking(|conn| {
+            store::outbox::pending_with_contacts(conn, last, CHUNK.min(BATCH - applied))
+        }) {
+            Ok(entries) => entries,
+            Err(e) => {
+                if applied > 0 {
+                    writer.rollback().map_err(BatchError::index)?;
+                }
+                return Err(BatchError::Database(e));
+            }
+        };
         let Some(chunk_last) = entries.last().map(|(e, _)| e.seq) else {
             break;
         };
@@ -499,6 +517,19 @@ pub struct Indexer {
 
 /// Opens (or rebuilds) the index, then runs the index writer until `stop`.
 pub async fn run_writer(state: Indexer, stop: CancellationToken) {
+    // Outbox rows up to here may have reached the index before a crash;
+    // later ones cannot have (no writer ran since). Read before the index
+    // opens, so that becoming ready needs no database connection: the
+    // first pages after a start wait for it holding theirs.
+    let mut replay_through = match state.db.read(store::outbox::max_seq).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            let why = format!("cannot read the search outbox: {e}");
+            tracing::error!(reason = %why, "search is unavailable");
+            state.search.set(Status::Failed(why));
+            return;
+        }
+    };
     let data_dir = state.data_dir.clone();
     let dir = data_dir.clone();
     let opened = run_blocking(move || Ok(open(&dir))).await;
@@ -533,15 +564,6 @@ pub async fn run_writer(state: Indexer, stop: CancellationToken) {
     let (ready, writer) = match opened {
         Ok(pair) => pair,
         Err(why) => {
-            tracing::error!(reason = %why, "search is unavailable");
-            state.search.set(Status::Failed(why));
-            return;
-        }
-    };
-    let mut replay_through = match state.db.read(store::outbox::max_seq).await {
-        Ok(seq) => seq,
-        Err(e) => {
-            let why = format!("cannot read the search outbox: {e}");
             tracing::error!(reason = %why, "search is unavailable");
             state.search.set(Status::Failed(why));
             return;
@@ -664,6 +686,66 @@ mod tests {
         let e = s.ready_within(Duration::from_secs(60)).err().unwrap();
         assert!(e.to_string().contains("being rebuilt"), "{e}");
         change.join().unwrap();
+        // A command that never opens the index does not wait for it (an
+        // hour here would hang the test).
+        let closed = Search::without_index();
+        assert!(closed.ready_within(Duration::from_secs(3600)).is_err());
+    }
+    #[test]
+    fn a_chunk_that_cannot_be_read_leaves_no_document_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(dir.path()).unwrap();
+        rebuild(&db, dir.path(), &Progress::default(), &|| false).unwrap();
+        let (ready, mut writer) = open(dir.path()).unwrap();
+        let mut replay_through = db.read_blocking(store::outbox::max_seq).unwrap();
+        // One contact more than a chunk: the batch reads two chunks.
+        let ids: Vec<String> = (0..CHUNK + 1).map(|_| store::new_id()).collect();
+        db.write_blocking(|tx| {
+            tx.execute(
+                "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (1, 'o', 'o', 's', 0)",
+                [],
+            )?;
+            for id in &ids {
+                tx.execute(
+                    "INSERT INTO contacts (id, org, created_at, updated_at) VALUES (?1, 1, 1, 1)",
+                    [id],
+                )?;
+                store::outbox::record_new(tx, 1, id)?;
+            }
+            // The second chunk's contact cannot be read (a blob name).
+            tx.execute(
+                "UPDATE contacts SET first_name = X'00' WHERE id = ?1",
+                [ids.last().unwrap()],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let failed = apply_batch(&db, &ready, &mut writer, &mut replay_through);
+        assert!(matches!(failed, Err(BatchError::Database(_))), "{failed:?}");
+        // Readable again: the retry applies the whole batch, once.
+        db.write_blocking(|tx| {
+            tx.execute(
+                "UPDATE contacts SET first_name = NULL WHERE id = ?1",
+                [ids.last().unwrap()],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let applied = apply_batch(&db, &ready, &mut writer, &mut replay_through).unwrap();
+        assert_eq!(applied, CHUNK + 1);
+        let searcher = ready.reader.searcher();
+        assert_eq!(
+            searcher.num_docs(),
+            (CHUNK + 1) as u64,
+            "documents in the index"
+        );
+        let first = tantivy::query::TermQuery::new(
+            Term::from_field_text(ready.fields.id, &ids[0]),
+            tantivy::schema::IndexRecordOption::Basic,
+        );
+        let n = searcher.search(&first, &tantivy::collector::Count).unwrap();
+        assert_eq!(n, 1, "documents for one contact");
     }
 }
 

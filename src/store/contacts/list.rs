@@ -600,20 +600,23 @@ pub fn list_bounded(
     args.extend(window_args.iter().cloned());
     let mut count_args = vec![SqlValue::Integer(org)];
     count_args.extend(window_args);
-    // The window grows fourfold up to WALK_BOUND while it holds too few
-    // matches: a filter most of the walked entries meet reads little more
-    // than its page.
-    // A window the kept tag counts say holds about twice the page: when
-    // even WALK_BOUND entries would hold less than a page, the search index
-    // answers at once. (The walked index holds at least WALK_BOUND entries
-    // here: an index smaller than DRIVE_LIMIT would have driven the plan.)
+    // The first window is what the kept tag counts say holds about two
+    // pages; when even the longest would hold less than a page, the search
+    // index answers at once. (The walked index holds at least WALK_BOUND
+    // entries here: an index smaller than DRIVE_LIMIT would have driven the
+    // plan.) The window then grows fourfold while it holds too few matches,
+    // so a filter most of the walked entries meet reads little more than
+    // its page.
     let page = i64::from(params.limit) + 1;
+    // The longest window: WALK_BOUND, or two pages of a long page (a bulk
+    // action's or an export's).
+    let bound = WALK_BOUND.max(2 * page);
     let share = w.walk_share(params.sort_by);
-    if share * (WALK_BOUND as f64) < page as f64 {
+    if share * (bound as f64) < page as f64 {
         return Ok(None);
     }
     let mut size = ((2 * page) as f64 / share).ceil() as i64;
-    size = size.clamp(2 * page, WALK_BOUND.max(2 * page));
+    size = size.clamp(2 * page, bound);
     // A window of tag rows names its contacts by id: the filter's other
     // tags are checked on that id, before the contact's row is read.
     let clause = match walked {
@@ -647,11 +650,11 @@ pub fn list_bounded(
         }
         // What this window found says what the largest one would: when
         // even that would hold too few, the search index answers at once.
-        let projected = contacts.len() as i64 * WALK_BOUND / size;
-        if size >= WALK_BOUND || projected <= i64::from(params.limit) {
+        let projected = contacts.len() as i64 * bound / size;
+        if size >= bound || projected <= i64::from(params.limit) {
             return Ok(None);
         }
-        size = (size * 4).min(WALK_BOUND);
+        size = (size * 4).min(bound);
     };
     contacts.truncate(params.limit as usize);
     Ok(Some(Page {
