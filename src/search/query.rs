@@ -6,8 +6,8 @@
 //! index.
 
 use std::cmp::Reverse;
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BinaryHeap, HashMap};
 use std::fmt::Debug;
 use std::sync::Arc;
 
@@ -398,10 +398,38 @@ struct SegmentTopByTime {
     columns: Option<KeyColumns>,
     before: Option<SortKey>,
     n: usize,
-    /// The first `n` by (time, doc), the least on top.
-    top: BinaryHeap<Reverse<(i64, DocId)>>,
-    /// Further documents at the least time in `top`.
-    ties: Vec<DocId>,
+    /// Candidates: every document at or above `least`.
+    kept: Vec<(i64, DocId)>,
+    /// The time of the `n`th candidate at the last cut: anything earlier
+    /// cannot be among the first `n`, nor tie with the last of them.
+    least: Option<i64>,
+    /// The length at which `kept` is cut again.
+    cut_at: usize,
+}
+
+impl SegmentTopByTime {
+    /// Keeps the first `n` by time and every candidate tied with the `n`th,
+    /// and raises `least` to its time. Cutting at twice the kept length
+    /// makes each document's share of the cuts constant, whatever the order
+    /// documents come in (by time, as an import leaves them, or not).
+    fn cut(&mut self) {
+        let n = self.n;
+        if self.kept.len() > n {
+            self.kept
+                .select_nth_unstable_by(n - 1, |a, b| b.0.cmp(&a.0));
+            let least = self.kept[n - 1].0;
+            let mut end = n;
+            for i in n..self.kept.len() {
+                if self.kept[i].0 == least {
+                    self.kept.swap(end, i);
+                    end += 1;
+                }
+            }
+            self.kept.truncate(end);
+            self.least = Some(least);
+        }
+        self.cut_at = (2 * self.kept.len()).max(2 * n);
+    }
 }
 
 impl Collector for TopByTime {
@@ -414,8 +442,9 @@ impl Collector for TopByTime {
             columns: KeyColumns::open(reader, self.sort).ok(),
             before: self.before,
             n: self.n.max(1),
-            top: BinaryHeap::new(),
-            ties: Vec::new(),
+            kept: Vec::new(),
+            least: None,
+            cut_at: 2 * self.n.max(1),
         })
     }
 
@@ -444,38 +473,22 @@ impl SegmentCollector for SegmentTopByTime {
         {
             return;
         }
-        let Some(&Reverse((least, _))) = self.top.peek() else {
-            self.top.push(Reverse((ts, doc)));
+        if self.least.is_some_and(|least| ts < least) {
             return;
-        };
-        if self.top.len() < self.n {
-            self.top.push(Reverse((ts, doc)));
-        } else if ts == least {
-            self.ties.push(doc);
-        } else if ts > least {
-            let Some(Reverse((_, out))) = self.top.pop() else {
-                return;
-            };
-            self.top.push(Reverse((ts, doc)));
-            match self.top.peek() {
-                Some(&Reverse((now, _))) if now == least => self.ties.push(out),
-                _ => self.ties.clear(),
-            }
+        }
+        self.kept.push((ts, doc));
+        if self.kept.len() >= self.cut_at {
+            self.cut();
         }
     }
 
-    fn harvest(self) -> Self::Fruit {
-        let least = self.top.peek().map(|Reverse((ts, _))| *ts);
-        let at = |doc| DocAddress::new(self.segment, doc);
-        let mut out: Vec<(i64, DocAddress)> = self
-            .top
-            .iter()
-            .map(|Reverse((ts, doc))| (*ts, at(*doc)))
-            .collect();
-        if let Some(least) = least {
-            out.extend(self.ties.iter().map(|doc| (least, at(*doc))));
-        }
-        out
+    fn harvest(mut self) -> Self::Fruit {
+        self.cut();
+        let segment = self.segment;
+        self.kept
+            .into_iter()
+            .map(|(ts, doc)| (ts, DocAddress::new(segment, doc)))
+            .collect()
     }
 }
 
