@@ -32,8 +32,17 @@ CREATE TABLE api_keys (
     bootstrap       INTEGER NOT NULL DEFAULT 0   -- made by --bootstrap-key
 );
 
+-- A contact's `key` is its internal integer key: what every index of the
+-- contacts and the tag index hold, four bytes or so where the text id takes
+-- 37. Keys follow ids: the write path mints a new contact's id after every
+-- id in the table (UUID v7, time-ordered; see store::contacts::rows), so
+-- "time, then key" is the documented "time, then id" and each ordered
+-- index below is (org, value, time) with the key SQLite appends to every
+-- entry. Only the tag index refers to a key, and a contact's tag rows go
+-- with it; a key may be used again after its contact is deleted.
 CREATE TABLE contacts (
-    id              TEXT PRIMARY KEY,
+    key             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     org             INTEGER NOT NULL REFERENCES organizations(org),
     phone           TEXT,
     email           TEXT,
@@ -60,11 +69,11 @@ CREATE TABLE contacts (
     updated_at      INTEGER NOT NULL
 );
 
--- Keyset order for both documented sorts. Listings read them backwards
--- (newest first); stored ascending, new rows append at the end of the index
--- instead of splitting its first pages.
-CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
-CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
+-- Keyset order for both documented sorts (each entry ends in the key).
+-- Listings read them backwards (newest first); stored ascending, new rows
+-- append at the end of the index instead of splitting its first pages.
+CREATE INDEX contacts_org_updated ON contacts (org, updated_at);
+CREATE INDEX contacts_org_created ON contacts (org, created_at);
 -- One contact per phone and per email within an organization, enforced here.
 CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
 CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
@@ -73,31 +82,31 @@ CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_
 -- of a flag (opted out, not textable, no email, no phone) is one range scan
 -- of as many entries as the page holds, however many contacts match. Email
 -- and phone presence are read through the uniqueness indexes above.
-CREATE INDEX contacts_org_state ON contacts (org, state, updated_at, id);
-CREATE INDEX contacts_org_zip ON contacts (org, zip, updated_at, id);
-CREATE INDEX contacts_org_opted_out ON contacts (org, updated_at, id) WHERE is_opted_in = 0;
-CREATE INDEX contacts_org_not_textable ON contacts (org, updated_at, id) WHERE is_textable = 0;
-CREATE INDEX contacts_org_no_email ON contacts (org, updated_at, id) WHERE email IS NULL;
-CREATE INDEX contacts_org_no_phone ON contacts (org, updated_at, id) WHERE phone IS NULL;
+CREATE INDEX contacts_org_state ON contacts (org, state, updated_at);
+CREATE INDEX contacts_org_zip ON contacts (org, zip, updated_at);
+CREATE INDEX contacts_org_opted_out ON contacts (org, updated_at) WHERE is_opted_in = 0;
+CREATE INDEX contacts_org_not_textable ON contacts (org, updated_at) WHERE is_textable = 0;
+CREATE INDEX contacts_org_no_email ON contacts (org, updated_at) WHERE email IS NULL;
+CREATE INDEX contacts_org_no_phone ON contacts (org, updated_at) WHERE phone IS NULL;
 
--- The tag index: one row per (contact, lower-cased tag), written in the same
--- transaction as the contact row. Tag filters read this, never the JSON.
+-- The tag index: one row per (contact key, lower-cased tag), written in the
+-- same transaction as the contact row. Tag filters read this, never the JSON.
 -- Each row carries its contact's updated_at (kept by the trigger below), so
 -- a page of one tag's contacts, newest updated first, is one range scan of
 -- contact_tags_order.
 CREATE TABLE contact_tags (
     org             INTEGER NOT NULL,
-    contact_id      TEXT NOT NULL,
+    contact         INTEGER NOT NULL,   -- contacts.key
     tag             TEXT NOT NULL,
     updated_at      INTEGER NOT NULL,
-    PRIMARY KEY (org, contact_id, tag)
+    PRIMARY KEY (org, contact, tag)
 ) WITHOUT ROWID;
-CREATE INDEX contact_tags_order ON contact_tags (org, tag, updated_at, contact_id);
+CREATE INDEX contact_tags_order ON contact_tags (org, tag, updated_at, contact);
 CREATE TRIGGER contact_tags_updated_at AFTER UPDATE OF updated_at ON contacts
 WHEN NEW.updated_at IS NOT OLD.updated_at
 BEGIN
     UPDATE contact_tags SET updated_at = NEW.updated_at
-     WHERE org = NEW.org AND contact_id = NEW.id;
+     WHERE org = NEW.org AND contact = NEW.key;
 END;
 
 -- How many contacts carry each tag, kept with the tag index. It answers

@@ -118,7 +118,7 @@ fn row(query: &str, sql: &str) -> Row {
 fn tag_sql(tags: &[&str], and: bool) -> String {
     let one = |t: &str| {
         format!(
-            "EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = c.org AND t.tag = '{t}' AND t.contact_id = c.id)"
+            "EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = c.org AND t.tag = '{t}' AND t.contact = c.key)"
         )
     };
     let parts: Vec<String> = tags.iter().map(|t| one(t)).collect();
@@ -437,7 +437,7 @@ fn main() {
             "updated_at"
         };
         let sql = format!(
-            "SELECT c.id FROM contacts c WHERE c.org = ?1 AND {} ORDER BY c.{sort} DESC, c.id DESC LIMIT 51",
+            "SELECT c.id FROM contacts c WHERE c.org = ?1 AND {} ORDER BY c.{sort} DESC, c.key DESC LIMIT 51",
             r.sql
         );
         let mut stmt = db.prepare(&sql).unwrap();

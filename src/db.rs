@@ -18,7 +18,7 @@ use crate::health::{self, Health, Part};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// The start of `schema.sql`'s last section, the webhook tables, which the
 /// version 4 migration applies as it stands.
@@ -31,15 +31,19 @@ fn webhook_tables() -> &'static str {
     &SCHEMA[start..]
 }
 
-/// The list filters' indexes that version 5 gave their sort order, as
-/// `schema.sql` defines them (the tag index's own is rebuilt with it).
-const FILTER_INDEXES: [&str; 6] = [
-    "contacts_org_state",
-    "contacts_org_zip",
-    "contacts_org_opted_out",
-    "contacts_org_not_textable",
-    "contacts_org_no_email",
-    "contacts_org_no_phone",
+/// The indexes of the contacts, as `schema.sql` defines them: version 6
+/// made them again without the text id.
+const CONTACT_INDEXES: [&str; 10] = [
+    "CREATE INDEX contacts_org_updated",
+    "CREATE INDEX contacts_org_created",
+    "CREATE UNIQUE INDEX contacts_org_phone",
+    "CREATE UNIQUE INDEX contacts_org_email",
+    "CREATE INDEX contacts_org_state",
+    "CREATE INDEX contacts_org_zip",
+    "CREATE INDEX contacts_org_opted_out",
+    "CREATE INDEX contacts_org_not_textable",
+    "CREATE INDEX contacts_org_no_email",
+    "CREATE INDEX contacts_org_no_phone",
 ];
 
 /// `schema.sql`'s statement that starts with `head` (`CREATE INDEX x`), up
@@ -56,23 +60,47 @@ fn index_definition(name: &str) -> &'static str {
     definition(&format!("CREATE INDEX {name}"), ";")
 }
 
-/// Version 5's tag index: keyed by contact, each row with its contact's
-/// `updated_at`, with the ordered index and the trigger that keeps it.
-fn rebuild_contact_tags(tx: &Transaction) -> rusqlite::Result<()> {
+/// Version 6's contacts: each with an integer key, given in id order, which
+/// the contacts' indexes and the tag index hold instead of the text id
+/// (version 5 gave the tag rows their contact's `updated_at`). Reads the
+/// tag rows of version 4 or 5.
+fn rekey_contacts(tx: &Transaction) -> rusqlite::Result<()> {
+    // What would keep the old tables' names goes first.
+    tx.execute_batch("DROP TRIGGER IF EXISTS contact_tags_updated_at;")?;
+    let indexes: Vec<String> = tx
+        .prepare(
+            "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL
+                AND tbl_name IN ('contacts', 'contact_tags')",
+        )?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for name in indexes {
+        tx.execute_batch(&format!("DROP INDEX \"{name}\";"))?;
+    }
     tx.execute_batch(
-        "DROP TRIGGER IF EXISTS contact_tags_updated_at;
-         ALTER TABLE contact_tags RENAME TO contact_tags_v4;",
+        "ALTER TABLE contacts RENAME TO contacts_v5;
+         ALTER TABLE contact_tags RENAME TO contact_tags_v5;",
     )?;
+    tx.execute_batch(definition("CREATE TABLE contacts", ";"))?;
+    let columns = format!("{}, email_key", crate::store::contacts::columns());
+    tx.execute_batch(&format!(
+        "INSERT INTO contacts ({columns}) SELECT {columns} FROM contacts_v5 ORDER BY id;
+         DROP TABLE contacts_v5;"
+    ))?;
     tx.execute_batch(definition("CREATE TABLE contact_tags", ";"))?;
     tx.execute_batch(
-        "INSERT INTO contact_tags (org, contact_id, tag, updated_at)
-         SELECT t.org, t.contact_id, t.tag, c.updated_at
-           FROM contact_tags_v4 t JOIN contacts c ON c.id = t.contact_id;
-         DROP TABLE contact_tags_v4;",
+        "INSERT INTO contact_tags (org, contact, tag, updated_at)
+         SELECT t.org, c.key, t.tag, c.updated_at
+           FROM contact_tags_v5 t JOIN contacts c ON c.id = t.contact_id;
+         DROP TABLE contact_tags_v5;",
     )?;
+    for head in CONTACT_INDEXES {
+        tx.execute_batch(definition(head, ";"))?;
+    }
     tx.execute_batch(index_definition("contact_tags_order"))?;
     tx.execute_batch(definition("CREATE TRIGGER contact_tags_updated_at", "END;"))
 }
+
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -325,12 +353,8 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         }
         tx.execute_batch(webhook_tables())?;
     }
-    if (1..5).contains(&version) {
-        rebuild_contact_tags(&tx)?;
-        for name in FILTER_INDEXES {
-            tx.execute_batch(&format!("DROP INDEX IF EXISTS {name};"))?;
-            tx.execute_batch(index_definition(name))?;
-        }
+    if (1..6).contains(&version) {
+        rekey_contacts(&tx)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -848,6 +872,38 @@ mod tests {
             .unwrap();
     }
 
+    /// Gives a fresh database version 5's contacts and tag rows: the text
+    /// id as the primary key, in every index and in the tag rows.
+    fn to_version_5(conn: &Connection) {
+        let contacts = definition("CREATE TABLE contacts", ";").replace(
+            "key             INTEGER PRIMARY KEY,\n    id              TEXT NOT NULL UNIQUE,",
+            "id              TEXT PRIMARY KEY,",
+        );
+        assert!(contacts.contains("id              TEXT PRIMARY KEY,"));
+        conn.execute_batch(&format!(
+            "DROP TABLE contact_tags; DROP TABLE contacts;
+             {contacts}
+             CREATE INDEX contacts_org_updated ON contacts (org, updated_at, id);
+             CREATE INDEX contacts_org_created ON contacts (org, created_at, id);
+             CREATE INDEX contacts_org_state ON contacts (org, state, updated_at, id);
+             CREATE INDEX contacts_org_opted_out ON contacts (org, updated_at, id)
+                 WHERE is_opted_in = 0;
+             CREATE INDEX contacts_org_no_email ON contacts (org, updated_at, id)
+                 WHERE email IS NULL;
+             CREATE TABLE contact_tags (
+                 org INTEGER NOT NULL, contact_id TEXT NOT NULL, tag TEXT NOT NULL,
+                 updated_at INTEGER NOT NULL, PRIMARY KEY (org, contact_id, tag)
+             ) WITHOUT ROWID;
+             CREATE INDEX contact_tags_order ON contact_tags (org, tag, updated_at, contact_id);
+             CREATE TRIGGER contact_tags_updated_at AFTER UPDATE OF updated_at ON contacts
+             BEGIN
+                 UPDATE contact_tags SET updated_at = NEW.updated_at
+                  WHERE org = NEW.org AND contact_id = NEW.id;
+             END;"
+        ))
+        .unwrap();
+    }
+
     /// The stored definition of every table and index, by name.
     fn definitions(conn: &Connection) -> Vec<(String, Option<String>)> {
         conn.prepare("SELECT name, sql FROM sqlite_schema ORDER BY name")
@@ -862,6 +918,7 @@ mod tests {
     fn a_version_2_database_gets_the_check_constraints_of_a_new_one() {
         let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
+        to_version_5(&conn);
         write_version_2_checks(&conn);
         conn.execute_batch(
             "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
@@ -909,6 +966,7 @@ mod tests {
     #[test]
     fn a_version_1_database_migrates_forward_keeping_its_rows() {
         let (_dir, mut conn) = new_database();
+        to_version_5(&conn);
         // Version 1: IN-list checks, no `new` outbox column, descending
         // keyset indexes.
         write_version_2_checks(&conn);
@@ -978,6 +1036,7 @@ mod tests {
     #[test]
     fn a_check_constraint_this_version_does_not_know_stops_the_migration() {
         let (_dir, mut conn) = new_database();
+        to_version_5(&conn);
         write_version_2_checks(&conn);
         conn.execute_batch(
             "PRAGMA writable_schema = ON;
@@ -1004,6 +1063,7 @@ mod tests {
     fn a_version_3_database_gets_the_webhook_tables_and_flag_indexes() {
         let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
+        to_version_5(&conn);
         conn.execute_batch(
             "DROP TABLE webhook_attempts; DROP TABLE webhook_deliveries; DROP TABLE webhooks;
              DROP INDEX contacts_org_opted_out; DROP INDEX contacts_org_no_email;
@@ -1053,7 +1113,8 @@ mod tests {
         assert_eq!(definitions(&conn), fresh);
         let row: (String, i64) = conn
             .query_row(
-                "SELECT tag, updated_at FROM contact_tags WHERE contact_id = 'c'",
+                "SELECT tag, updated_at FROM contact_tags
+                  WHERE contact = (SELECT key FROM contacts WHERE id = 'c')",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -1067,11 +1128,70 @@ mod tests {
             .unwrap();
         let moved: i64 = conn
             .query_row(
-                "SELECT updated_at FROM contact_tags WHERE contact_id = 'c'",
+                "SELECT updated_at FROM contact_tags
+                  WHERE contact = (SELECT key FROM contacts WHERE id = 'c')",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
         assert_eq!(moved, 50, "the trigger keeps it");
+    }
+
+    #[test]
+    fn a_version_5_database_gets_keys_in_id_order_and_tag_rows_by_key() {
+        let (_dir, mut conn) = new_database();
+        let fresh = definitions(&conn);
+        to_version_5(&conn);
+        conn.execute_batch(
+            "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (7, 'o', 'o', 's', 0);
+             INSERT INTO contacts (id, org, state, created_at, updated_at)
+                 VALUES ('c3', 7, 'NC', 1, 40), ('c1', 7, 'NC', 1, 40), ('c2', 7, 'VA', 1, 41);
+             INSERT INTO contact_tags VALUES (7, 'c1', 'donor', 40), (7, 'c2', 'donor', 41),
+                                             (7, 'c2', 'member', 41);
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(definitions(&conn), fresh);
+        let keyed: Vec<(String, i64)> = conn
+            .prepare("SELECT id, key FROM contacts ORDER BY key")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let ids: Vec<&str> = keyed.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["c1", "c2", "c3"], "keys follow the ids");
+        let tagged: Vec<(String, String, i64)> = conn
+            .prepare(
+                "SELECT c.id, t.tag, t.updated_at FROM contact_tags t
+                   JOIN contacts c ON c.key = t.contact ORDER BY 1, 2",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let expected = [
+            ("c1", "donor", 40),
+            ("c2", "donor", 41),
+            ("c2", "member", 41),
+        ]
+        .map(|(c, t, u)| (c.to_string(), t.to_string(), u));
+        assert_eq!(tagged, expected);
+        conn.execute("UPDATE contacts SET updated_at = 50 WHERE id = 'c2'", [])
+            .unwrap();
+        let moved: Vec<i64> = conn
+            .prepare(
+                "SELECT updated_at FROM contact_tags
+                  WHERE contact = (SELECT key FROM contacts WHERE id = 'c2')",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(moved, [50, 50], "the trigger keeps the tag rows' time");
     }
 }

@@ -311,9 +311,18 @@ fn deleting_a_contact_leaves_no_notes_or_timeline_behind() {
     assert!(server.terminate().success());
 
     let db = rusqlite::Connection::open(&db_path).unwrap();
-    for table in ["notes", "timeline_events", "contact_tags"] {
+    for table in ["notes", "timeline_events"] {
         assert_eq!(count_rows(&db, table, &id), 0, "{table} rows remain");
     }
+    // The tag index names contacts by key: only the kept contact's row is left.
+    let tagged: Vec<String> = db
+        .prepare("SELECT c.id FROM contact_tags t LEFT JOIN contacts c ON c.key = t.contact")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tagged, [keep_id.as_str()], "the tag rows left");
     let contacts: i64 = db
         .query_row("SELECT count(*) FROM contacts WHERE id = ?1", [&id], |r| {
             r.get(0)

@@ -236,6 +236,28 @@ fn break_and_repair(dir: &Path, sql: &str, section: &str, detail: &str) {
 }
 
 #[test]
+fn check_names_a_contact_whose_key_does_not_follow_its_id() {
+    let (_tmp, dir, first) = stopped_server_with_data();
+    assert!(roster(&["check"], &dir).status.success());
+    // Keys order every listing's ties as ids do; an edit by hand can break it.
+    sqlite(&dir.join("roster.db"))
+        .execute_batch(&format!(
+            "UPDATE contact_tags SET contact = (SELECT max(key) + 1 FROM contacts)
+              WHERE contact = (SELECT key FROM contacts WHERE id = '{first}');
+             UPDATE contacts SET key = (SELECT max(key) + 1 FROM contacts) WHERE id = '{first}';"
+        ))
+        .unwrap();
+    let found = roster(&["check"], &dir);
+    assert!(!found.status.success());
+    let report = stdout(&found);
+    assert!(
+        report.contains("1 contacts have a key that does not follow their id's order")
+            && report.contains(&format!("contact {first}")),
+        "{report}"
+    );
+}
+
+#[test]
 fn check_finds_each_broken_derived_structure_and_repair_mends_it_without_touching_contacts() {
     let (_tmp, dir, first) = stopped_server_with_data();
     let clean = roster(&["check"], &dir);
@@ -274,20 +296,26 @@ fn check_finds_each_broken_derived_structure_and_repair_mends_it_without_touchin
     );
     break_and_repair(
         &dir,
-        &format!("DELETE FROM contact_tags WHERE contact_id = '{first}' AND tag = 'donor'"),
+        &format!(
+            "DELETE FROM contact_tags WHERE tag = 'donor'
+               AND contact = (SELECT key FROM contacts WHERE id = '{first}')"
+        ),
         "tag index",
         &format!("contact {first}: the tag index lacks [\"donor\"]"),
     );
     break_and_repair(
         &dir,
-        "INSERT INTO contact_tags (org, tag, contact_id, updated_at) SELECT org, 'ghost', 'no-such-contact', 0 FROM organizations",
+        "INSERT INTO contact_tags (org, tag, contact, updated_at) SELECT org, 'ghost', 1000000, 0 FROM organizations",
         "tag index",
         "'ghost' for a contact that does not exist",
     );
     // A tag row out of its contact's time would list it out of order.
     break_and_repair(
         &dir,
-        &format!("UPDATE contact_tags SET updated_at = 0 WHERE contact_id = '{first}'"),
+        &format!(
+            "UPDATE contact_tags SET updated_at = 0
+              WHERE contact = (SELECT key FROM contacts WHERE id = '{first}')"
+        ),
         "tag index",
         "another updated_at than the contact for 1 contacts",
     );
@@ -571,46 +599,4 @@ fn the_systemd_unit_passes_systemd_analyze() {
         .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).trim().is_empty(), "{}", stderr(&out));
-}
-
-#[test]
-fn a_migration_first_copies_the_old_database_beside_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("data");
-    let mut server = Server::start_in(&dir, &[], &[]);
-    let api = server.client("Upgraded");
-    let id = id_of(&api.create(&json!({"email": "old@example.org"})));
-    server.terminate();
-    // Version 3 lacked what version 4 adds only with IF NOT EXISTS, so this
-    // database reads as one written by the previous version.
-    sqlite(&dir.join("roster.db"))
-        .execute_batch("PRAGMA user_version = 3")
-        .unwrap();
-    let server = Server::start_in(&dir, &[], &[]);
-    let api = Client::new(&server.base, api.key.clone());
-    assert_eq!(api.get(&format!("/api/contacts/{id}")).status, 200);
-    let copies: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("roster.db.before-migration-v3-")
-        })
-        .collect();
-    assert_eq!(copies.len(), 1, "{copies:?}");
-    let copy = sqlite(&copies[0]);
-    let version: i64 = copy
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, 3, "the copy is the database as it was");
-    assert!(ids_in(&copies[0]).contains(&id));
-    assert_eq!(
-        sqlite(&dir.join("roster.db"))
-            .query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
-            .unwrap(),
-        roster::db::SCHEMA_VERSION
-    );
 }

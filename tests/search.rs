@@ -449,6 +449,18 @@ fn search_pages_order_ties_on_the_time_by_id_across_pages() {
             .collect();
         let expected: Vec<String> = all.iter().map(id).collect();
         assert_eq!(expected.len(), 40);
+        let field = if sort == "created_at" {
+            "createdAt"
+        } else {
+            "updatedAt"
+        };
+        let mut by_time_then_id: Vec<(String, String)> = all
+            .iter()
+            .map(|v| (v[field].as_str().unwrap().to_string(), id(v)))
+            .collect();
+        by_time_then_id.sort_unstable_by(|a, b| b.cmp(a));
+        let by_time_then_id: Vec<String> = by_time_then_id.into_iter().map(|(_, i)| i).collect();
+        assert_eq!(expected, by_time_then_id, "{sort}: time, then id");
         if sort == "created_at" {
             let times: HashSet<&str> = all
                 .iter()

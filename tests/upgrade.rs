@@ -98,6 +98,20 @@ fn upgrades_from(version: i64) {
     let c = server.client("default");
     let contacts = c.all_contacts("");
     assert_eq!(contacts.len(), 7, "four created and three imported");
+    let mut copied: Vec<String> = old
+        .prepare("SELECT id FROM contacts")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut listed: Vec<String> = contacts
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect();
+    copied.sort();
+    listed.sort();
+    assert_eq!(copied, listed, "the copy holds the contacts as they were");
 
     let ada = by_last_name(&contacts, "Lovelace");
     assert_eq!(sorted(&ada["tags"]), ["donor", "volunteer"]);
@@ -188,4 +202,14 @@ fn upgrades_from_schema_2() {
 #[test]
 fn upgrades_from_schema_3() {
     upgrades_from(3);
+}
+
+#[test]
+fn upgrades_from_schema_4() {
+    upgrades_from(4);
+}
+
+#[test]
+fn upgrades_from_schema_5() {
+    upgrades_from(5);
 }

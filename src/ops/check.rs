@@ -84,8 +84,11 @@ pub fn check(data_dir: &Path) -> AppResult<Report> {
             )],
         });
     }
-    let integrity = maintenance::integrity(&conn, false)?;
+    let mut integrity = maintenance::integrity(&conn, false)?;
     let sound = integrity.is_empty();
+    if sound {
+        integrity.extend(maintenance::key_order(&conn)?);
+    }
     let mut sections = vec![Section::new(INTEGRITY, integrity, false)];
     // Comparisons read a damaged database no further.
     if sound {

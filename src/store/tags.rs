@@ -35,8 +35,10 @@ pub fn list(conn: &Connection, org: i64) -> AppResult<Vec<TagCount>> {
 
 /// Ids of the organization's contacts carrying the tag `key`.
 fn contacts_with(conn: &Connection, org: i64, key: &str) -> AppResult<Vec<String>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT contact_id FROM contact_tags WHERE org = ?1 AND tag = ?2")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT c.id FROM contact_tags t JOIN contacts c ON c.key = t.contact
+              WHERE t.org = ?1 AND t.tag = ?2",
+    )?;
     let rows = stmt.query_map(params![org, key], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

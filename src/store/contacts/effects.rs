@@ -222,7 +222,7 @@ pub fn webhooks(conn: &Connection, w: &Write) -> AppResult<()> {
 
 /// Moves the contact's rows in the tag index from the old keys to the new
 /// ones (new rows carry the contact's `updated_at`) and counts the change
-/// in `batch`.
+/// in `batch`. The contact's row is written (a delete removes it after).
 pub fn update_tag_index(
     conn: &Connection,
     org: i64,
@@ -232,23 +232,25 @@ pub fn update_tag_index(
     updated_at: i64,
     batch: &mut Batch,
 ) -> AppResult<()> {
-    let mut del = conn.prepare_cached(
-        "DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact_id = ?3",
-    )?;
+    let contact: i64 = conn
+        .prepare_cached("SELECT key FROM contacts WHERE id = ?1")?
+        .query_row([contact_id], |r| r.get(0))?;
+    let mut del = conn
+        .prepare_cached("DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact = ?3")?;
     for key in old.iter().filter(|k| !new.contains(k)) {
-        if del.execute(params![org, key, contact_id])? > 0 {
+        if del.execute(params![org, key, contact])? > 0 {
             batch.count_tag(org, key, key, -1);
         }
     }
     let mut ins = conn.prepare_cached(
-        "INSERT OR IGNORE INTO contact_tags (org, tag, contact_id, updated_at)
+        "INSERT OR IGNORE INTO contact_tags (org, tag, contact, updated_at)
          VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (key, display) in new.iter().zip(tags.as_slice()) {
         if old.contains(key) {
             continue;
         }
-        if ins.execute(params![org, key, contact_id, updated_at])? > 0 {
+        if ins.execute(params![org, key, contact, updated_at])? > 0 {
             batch.count_tag(org, key, display, 1);
         }
     }

@@ -2,7 +2,7 @@
 //! counts.
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params_from_iter};
 
 use super::counts::{contact_count, tag_count};
 use super::rows::{from_row, prefixed_columns};
@@ -23,12 +23,12 @@ pub const WALK_BOUND: i64 = 1_000;
 const _: () = assert!(DRIVE_LIMIT >= WALK_BOUND);
 
 /// How a filter's tag check names the contact it checks.
-const TAG_OF_CONTACT: &str = "t.contact_id = c.id";
+const TAG_OF_CONTACT: &str = "t.contact = c.key";
 
 /// Where a listing starts reading.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Drive {
-    /// Walk the `(org, sort field, id)` index in order.
+    /// Walk the `(org, sort field, key)` index in order.
     SortIndex,
     /// Start from the tag index rows of these tag placeholders.
     Tags(String),
@@ -36,7 +36,7 @@ pub enum Drive {
     Index(&'static str),
 }
 
-/// What an ordered walk reads: entries in `(updated_at, id)` order that
+/// What an ordered walk reads: entries in `(updated_at, key)` order that
 /// hold exactly the contacts with one filter's value, so a listing in the
 /// default order walks it instead of the sort index.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +74,9 @@ impl Ordered {
 
 /// The window of a walk in `sort` order (`walked`, or the sort index):
 /// `SELECT k` of its next `size` entries after the cursor when `cursor`,
-/// `k` being what `contacts c` is joined on ([`window_join`]). `?1` is the
-/// org; the walk's values and then the cursor's two placeholders are
-/// numbered from `first`, in the order of [`window_args`].
+/// `k` being the key `contacts c` is joined on. `?1` is the org; the
+/// walk's values and then the [`Seek`]'s two placeholders are numbered
+/// from `first`, in the order of [`window_args`].
 fn window_sql(
     walked: Option<&Walked>,
     sort: SortBy,
@@ -94,7 +94,7 @@ fn window_sql(
         Some(Walked::Tags(tags)) => {
             let marks: Vec<String> = tags.iter().map(|_| mark()).collect();
             let after = if cursor {
-                format!(" AND ({col}, contact_id) < ({}, {})", mark(), mark())
+                format!(" AND ({col}, contact) < ({}, {})", mark(), mark())
             } else {
                 String::new()
             };
@@ -104,10 +104,10 @@ fn window_sql(
                 .iter()
                 .map(|m| {
                     format!(
-                        "SELECT * FROM (SELECT contact_id AS k, {col} AS s
+                        "SELECT * FROM (SELECT contact AS k, {col} AS s
                           FROM contact_tags INDEXED BY contact_tags_order
                           WHERE org = ?1 AND tag = {m}{after}
-                          ORDER BY {col} DESC, contact_id DESC LIMIT {size})"
+                          ORDER BY {col} DESC, contact DESC LIMIT {size})"
                     )
                 })
                 .collect();
@@ -129,7 +129,7 @@ fn window_sql(
     }
 }
 
-/// The window of a contacts index: rowids, `extra` narrowing the range.
+/// The window of a contacts index: keys, `extra` narrowing the range.
 fn contacts_window(
     index: &str,
     extra: &str,
@@ -140,26 +140,45 @@ fn contacts_window(
 ) -> String {
     let col = sort.column();
     let after = if cursor {
-        format!(" AND ({col}, id) < ({}, {})", mark(), mark())
+        format!(" AND ({col}, key) < ({}, {})", mark(), mark())
     } else {
         String::new()
     };
     format!(
-        "SELECT rowid AS k FROM contacts INDEXED BY {index} WHERE org = ?1{extra}{after}
-          ORDER BY {col} DESC, id DESC LIMIT {size}"
+        "SELECT key AS k FROM contacts INDEXED BY {index} WHERE org = ?1{extra}{after}
+          ORDER BY {col} DESC, key DESC LIMIT {size}"
     )
 }
 
-/// The column of `contacts c` a window's `k` names.
-fn window_join(walked: Option<&Walked>) -> &'static str {
-    match walked {
-        Some(Walked::Tags(_)) => "c.id",
-        _ => "c.rowid",
+/// Where a keyset page starts, in the indexes' own terms: the contacts
+/// after a cursor `(time, id)` are those before `(time, key)`, the key
+/// being that of the first contact whose id is not below the cursor's.
+/// Keys sort as ids (see `schema.sql`), and the cursor's own contact may
+/// have been deleted since.
+#[derive(Debug, Clone, Copy)]
+struct Seek {
+    ts: i64,
+    key: i64,
+}
+
+impl Seek {
+    fn of(conn: &Connection, cursor: Option<&Cursor>) -> AppResult<Option<Seek>> {
+        let Some(Cursor { ts, id }) = cursor else {
+            return Ok(None);
+        };
+        let key: Option<i64> = conn
+            .prepare_cached("SELECT key FROM contacts WHERE id >= ?1 ORDER BY id LIMIT 1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(Some(Seek {
+            ts: *ts,
+            key: key.unwrap_or(i64::MAX),
+        }))
     }
 }
 
 /// The values of a window's placeholders, in their order.
-fn window_args(walked: Option<&Walked>, cursor: Option<&Cursor>) -> Vec<SqlValue> {
+fn window_args(walked: Option<&Walked>, seek: Option<Seek>) -> Vec<SqlValue> {
     let mut args: Vec<SqlValue> = match walked {
         Some(Walked::Tags(tags)) => tags.iter().map(|t| SqlValue::Text(t.clone())).collect(),
         Some(Walked::Index {
@@ -167,8 +186,8 @@ fn window_args(walked: Option<&Walked>, cursor: Option<&Cursor>) -> Vec<SqlValue
         }) => vec![SqlValue::Text(value.clone())],
         _ => Vec::new(),
     };
-    if let Some(Cursor { ts, id }) = cursor {
-        args.extend([SqlValue::Integer(*ts), SqlValue::Text(id.clone())]);
+    if let Some(Seek { ts, key }) = seek {
+        args.extend([SqlValue::Integer(ts), SqlValue::Integer(key)]);
     }
     args
 }
@@ -237,15 +256,15 @@ fn drive_source(drive: &Drive) -> String {
         Drive::SortIndex => "contacts c".to_string(),
         // CROSS JOIN keeps the tag rows as the outer loop.
         Drive::Tags(tags) => format!(
-            "(SELECT DISTINCT contact_id FROM contact_tags WHERE org = ?1 AND tag IN ({tags})) d \
-                 CROSS JOIN contacts c ON c.id = d.contact_id"
+            "(SELECT DISTINCT contact FROM contact_tags WHERE org = ?1 AND tag IN ({tags})) d \
+                 CROSS JOIN contacts c ON c.key = d.contact"
         ),
         Drive::Index(index) => format!("contacts c INDEXED BY {index}"),
     }
 }
 
 /// The index that holds exactly the contacts with a flag's value, the
-/// predicate it is partial on, and whether it is in `(updated_at, id)`
+/// predicate it is partial on, and whether it is in `(updated_at, key)`
 /// order. The rare side of each flag in most lists has its own ordered
 /// index, so a filter on it (opted out, not textable, no email, no phone)
 /// reads only the contacts it matches; email and phone presence use the
@@ -544,16 +563,16 @@ pub fn list(
 /// A page of what `w` selects, without its total.
 fn list_where(conn: &Connection, mut w: Where, params: &ListParams) -> AppResult<Page> {
     let col = params.sort_by.column();
-    if let Some(Cursor { ts, id }) = &params.cursor {
-        w.params.push(SqlValue::Integer(*ts));
+    if let Some(Seek { ts, key }) = Seek::of(conn, params.cursor.as_ref())? {
+        w.params.push(SqlValue::Integer(ts));
         let a = w.params.len();
-        w.params.push(SqlValue::Text(id.clone()));
+        w.params.push(SqlValue::Integer(key));
         let b = w.params.len();
         w.clause
-            .push_str(&format!(" AND (c.{col}, c.id) < (?{a}, ?{b})"));
+            .push_str(&format!(" AND (c.{col}, c.key) < (?{a}, ?{b})"));
     }
     let mut sql = format!(
-        "SELECT {} FROM {} WHERE {} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+        "SELECT {} FROM {} WHERE {} ORDER BY c.{col} DESC, c.key DESC LIMIT {}",
         prefixed_columns(),
         w.sorted_source(params.sort_by),
         w.clause,
@@ -591,10 +610,9 @@ pub fn list_bounded(
     }
     let col = params.sort_by.column();
     let walked = w.walked(params.sort_by).map(|o| &o.walked);
-    let join = window_join(walked);
     let cursor = params.cursor.is_some();
     let window = |first: usize, size: i64| window_sql(walked, params.sort_by, first, size, cursor);
-    let window_args = window_args(walked, params.cursor.as_ref());
+    let window_args = window_args(walked, Seek::of(conn, params.cursor.as_ref())?);
     let mut args = w.params.clone();
     let first = args.len() + 1;
     args.extend(window_args.iter().cloned());
@@ -617,18 +635,15 @@ pub fn list_bounded(
     }
     let mut size = ((2 * page) as f64 / share).ceil() as i64;
     size = size.clamp(2 * page, bound);
-    // A window of tag rows names its contacts by id: the filter's other
-    // tags are checked on that id, before the contact's row is read.
-    let clause = match walked {
-        Some(Walked::Tags(_)) => w.clause.replace(TAG_OF_CONTACT, "t.contact_id = wnd.k"),
-        _ => w.clause.clone(),
-    };
+    // The filter's other tags are checked on the window's key, before the
+    // contact's row is read.
+    let clause = w.clause.replace(TAG_OF_CONTACT, "t.contact = wnd.k");
     let (mut contacts, has_more) = loop {
         // CROSS JOIN keeps the window as the outer loop, whatever other
         // index the filter's columns have.
         let sql = format!(
-            "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON {join} = wnd.k
-              WHERE {clause} ORDER BY c.{col} DESC, c.id DESC LIMIT {}",
+            "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON c.key = wnd.k
+              WHERE {clause} ORDER BY c.{col} DESC, c.key DESC LIMIT {}",
             prefixed_columns(),
             window(first, size),
             params.limit + 1

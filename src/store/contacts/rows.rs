@@ -5,7 +5,8 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::{ToSqlOutput, Type, Value as SqlValue, ValueRef};
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
+use uuid::Uuid;
 
 use crate::model::Contact;
 use crate::model::contact::{FIELDS, FieldValue, Stored};
@@ -79,6 +80,40 @@ fn email_key_of(c: &Contact) -> ToSqlOutput<'static> {
     )
 }
 
+/// The id of a contact about to be inserted: a UUID v7 (time-ordered)
+/// after the newest contact's id, even when the clock has gone back since,
+/// so that keys, assigned in insert order, sort as ids do (see
+/// `schema.sql`). Call it in the transaction that inserts the contact.
+pub fn next_id(conn: &Connection) -> rusqlite::Result<String> {
+    let newest: Option<String> = conn
+        .prepare_cached("SELECT id FROM contacts ORDER BY key DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?;
+    let id = Uuid::now_v7();
+    Ok(match newest.and_then(|n| Uuid::parse_str(&n).ok()) {
+        Some(newest) if id <= newest => successor(newest),
+        _ => id,
+    }
+    .hyphenated()
+    .to_string())
+}
+
+/// The UUID v7 right after `id`: its random bits counted up by one, into
+/// the millisecond when they are all ones.
+fn successor(id: Uuid) -> Uuid {
+    const RAND_B: u128 = (1 << 62) - 1;
+    const RAND_A: u128 = 0xfff << 64;
+    let v = id.as_u128();
+    let next = if v & RAND_B != RAND_B {
+        v + 1
+    } else if v & RAND_A != RAND_A {
+        (v & !RAND_B) + (1 << 64)
+    } else {
+        (((v >> 80) + 1) << 80) | (v & !(RAND_A | RAND_B) & ((1 << 80) - 1))
+    };
+    Uuid::from_u128(next)
+}
+
 /// Inserts a new contact's row.
 pub fn insert(conn: &Connection, c: &Contact) -> rusqlite::Result<usize> {
     static INSERT: LazyLock<String> = LazyLock::new(|| {
@@ -134,4 +169,58 @@ pub fn update_changed(
         stmt.raw_bind_parameter(i + 1, arg)?;
     }
     stmt.raw_execute()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_id_follows_the_newest_even_one_from_a_clock_that_ran_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::open_connection(&dir.path().join("roster.db")).unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let first = next_id(&conn).unwrap();
+        assert_eq!(Uuid::parse_str(&first).unwrap().get_version_num(), 7);
+        // A contact written when the clock read the year 10889.
+        let ahead = "ffffffff-0000-7abc-8000-000000000001";
+        conn.execute_batch(&format!(
+            "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (1, 'o', 'o', 's', 0);
+             INSERT INTO contacts (id, org, created_at, updated_at) VALUES ('{first}', 1, 0, 0),
+                 ('{ahead}', 1, 0, 0);"
+        ))
+        .unwrap();
+        let next = next_id(&conn).unwrap();
+        assert_eq!(next, "ffffffff-0000-7abc-8000-000000000002");
+    }
+
+    #[test]
+    fn the_id_after_another_sorts_after_it_and_stays_a_version_7_uuid() {
+        let cases = [
+            "0190a7b2-3c4d-7e5f-8a6b-7c8d9e0f1a2b",
+            // Random bits all ones: into rand_a.
+            "0190a7b2-3c4d-7e5f-bfff-ffffffffffff",
+            // rand_a and rand_b all ones: into the millisecond.
+            "0190a7b2-3c4d-7fff-bfff-ffffffffffff",
+        ];
+        let mut seen = Vec::new();
+        for case in cases {
+            let id = Uuid::parse_str(case).unwrap();
+            let next = successor(id);
+            assert!(next > id, "{next} after {id}");
+            assert!(next.hyphenated().to_string().as_str() > case);
+            assert_eq!(next.get_version_num(), 7, "{next}");
+            assert_eq!(next.get_variant(), uuid::Variant::RFC4122, "{next}");
+            seen.push(next.hyphenated().to_string());
+        }
+        assert_eq!(
+            seen,
+            [
+                "0190a7b2-3c4d-7e5f-8a6b-7c8d9e0f1a2c",
+                "0190a7b2-3c4d-7e60-8000-000000000000",
+                "0190a7b2-3c4e-7000-8000-000000000000",
+            ]
+        );
+    }
 }

@@ -11,7 +11,7 @@ use super::rows;
 use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 use crate::model::{Contact, ContactPatch, Outcome};
-use crate::store::{lookups, new_id, outbox, webhooks};
+use crate::store::{lookups, outbox, webhooks};
 
 /// Create, or merge into the contact with the same phone or email.
 pub fn create_or_merge(
@@ -70,7 +70,7 @@ pub fn create_or_merge_into(
             Ok((after, Outcome::Merged))
         }
         None => {
-            let mut c = Contact::new(new_id(), org, now_ms());
+            let mut c = Contact::new(rows::next_id(conn)?, org, now_ms());
             patch.apply_to(&mut c, true)?;
             let c = save_in(conn, None, c, source, false, batch)?;
             Ok((c, Outcome::Created))
