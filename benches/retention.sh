@@ -8,11 +8,13 @@
 #
 #   benches/retention.sh            # 1,000,000 contacts
 #   COUNT=100000 benches/retention.sh
+#   ROSTER_BENCH_BIN=/path/to/roster benches/retention.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${COUNT:-1000000}
-cargo build --release --locked --quiet
-bin=target/release/roster
+# ROSTER_BENCH_BIN runs another build's binary instead (to compare two).
+bin=${ROSTER_BENCH_BIN:-target/release/roster}
+[[ -n "${ROSTER_BENCH_BIN:-}" ]] || cargo build --release --locked --quiet
 dir=$(mktemp -d)
 trap 'pkill -TERM -f "$dir" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
@@ -31,6 +33,8 @@ for name, s in c.execute("SELECT name, sum(pgsize) s FROM dbstat GROUP BY name O
     print(f"    {name:36s} {s / n:5.0f} B/contact")
 jobs = q("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'lookup_jobs%'")
 print(f"    {'lookup_jobs and its indexes':36s} {jobs / n:5.0f} B/contact")
+timeline = q("SELECT sum(pgsize) FROM dbstat WHERE name LIKE 'timeline%' OR name LIKE 'sqlite_autoindex_timeline%'")
+print(f"    {'all but the timeline':36s} {(used - timeline) / n:5.0f} B/contact")
 PY
 }
 

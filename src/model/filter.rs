@@ -38,7 +38,7 @@ impl TagsLogic {
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum SortBy {
     #[default]
     UpdatedAt,
