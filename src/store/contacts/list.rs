@@ -204,6 +204,9 @@ pub struct Where {
     /// The share of the organization expected to meet the tag filter, from
     /// the kept tag counts, taking tags as independent (1 without tags).
     tag_share: f64,
+    /// The tag checks in `clause` (each `EXISTS (...)`, on
+    /// [`TAG_OF_CONTACT`]), which a walk applies to its window's keys.
+    tag_checks: Vec<String>,
 }
 
 /// The keyset index of a sort order.
@@ -404,6 +407,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
     }
 
     let mut tag_share = 1.0;
+    let mut tag_checks = Vec::new();
     if !filter.tags.is_empty() {
         let counts: Vec<i64> = filter
             .tags
@@ -455,8 +459,8 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                     // The join yields exactly the tagged contacts.
                     drive = Drive::Tags(placeholders.join(", "));
                 } else {
-                    clause.push_str(&format!(
-                        " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND {TAG_OF_CONTACT})",
+                    tag_checks.push(format!(
+                        "EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag IN ({}) AND {TAG_OF_CONTACT})",
                         placeholders.join(", ")
                     ));
                 }
@@ -470,13 +474,17 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
                     if by_tags && n == 0 {
                         drive = Drive::Tags(format!("?{p}"));
                     } else {
-                        clause.push_str(&format!(
-                            " AND EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND {TAG_OF_CONTACT})"
+                        tag_checks.push(format!(
+                            "EXISTS (SELECT 1 FROM contact_tags t WHERE t.org = ?1 AND t.tag = ?{p} AND {TAG_OF_CONTACT})"
                         ));
                     }
                 }
             }
         }
+    }
+    for check in &tag_checks {
+        clause.push_str(" AND ");
+        clause.push_str(check);
     }
     let flags = [
         (filter.is_textable, "c.is_textable = 1", "c.is_textable = 0"),
@@ -519,6 +527,7 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
         drive,
         ordered,
         tag_share,
+        tag_checks,
     })
 }
 
@@ -635,17 +644,33 @@ pub fn list_bounded(
     }
     let mut size = ((2 * page) as f64 / share).ceil() as i64;
     size = size.clamp(2 * page, bound);
-    // The filter's other tags are checked on the window's key, before the
-    // contact's row is read.
-    let clause = w.clause.replace(TAG_OF_CONTACT, "t.contact = wnd.k");
+    // The filter's tags are checked on the window's keys, before any
+    // contact's row is read: the window is a subquery SQLite cannot fold
+    // into the join (it has a LIMIT), or it would read each row first.
+    let mut clause = w.clause.clone();
+    let mut checks = Vec::new();
+    for check in &w.tag_checks {
+        clause = clause.replace(&format!(" AND {check}"), "");
+        checks.push(check.replace(TAG_OF_CONTACT, "t.contact = w.k"));
+    }
+    let source = |window: String| {
+        if checks.is_empty() {
+            format!("({window})")
+        } else {
+            format!(
+                "(SELECT w.k FROM ({window}) w WHERE {} LIMIT -1)",
+                checks.join(" AND ")
+            )
+        }
+    };
     let (mut contacts, has_more) = loop {
         // CROSS JOIN keeps the window as the outer loop, whatever other
         // index the filter's columns have.
         let sql = format!(
-            "SELECT {} FROM ({}) wnd CROSS JOIN contacts c ON c.key = wnd.k
+            "SELECT {} FROM {} wnd CROSS JOIN contacts c ON c.key = wnd.k
               WHERE {clause} ORDER BY c.{col} DESC, c.key DESC LIMIT {}",
             prefixed_columns(),
-            window(first, size),
+            source(window(first, size)),
             params.limit + 1
         );
         let contacts: Vec<Contact> = conn
