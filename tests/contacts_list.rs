@@ -260,6 +260,39 @@ fn ties_on_the_sort_field_are_broken_by_id_without_skips_or_repeats() {
 }
 
 #[test]
+fn a_cursor_whose_contact_was_deleted_goes_on_where_it_stood() {
+    let server = Server::start();
+    let api = server.client("acme");
+    for i in 0..12 {
+        api.create(&json!({"phone": format!("91955521{i:02}"), "tags": ["vip"]}));
+    }
+    api.settle_lookups();
+    // Ties on the time: the page boundary falls inside them.
+    server.sql("UPDATE contacts SET updated_at = 1700000000000 + key % 2");
+    for filter in ["", "&tags=vip", "&optedOut=false&tags=vip"] {
+        let query = format!("limit=5{filter}");
+        let whole = ids(&api.get(&format!("/api/contacts?limit=100{filter}")).body);
+        let first = api.get(&format!("/api/contacts?{query}"));
+        assert_eq!(first.status, 200, "{}", first.text);
+        let cursor = first.body["cursor"].as_str().unwrap().to_string();
+        let last = ids(&first.body).last().unwrap().clone();
+        assert_eq!(api.delete(&format!("/api/contacts/{last}")).status, 200);
+        let next = api.get(&format!("/api/contacts?{query}&cursor={}", enc(&cursor)));
+        assert_eq!(next.status, 200, "{}", next.text);
+        let at = whole.iter().position(|id| *id == last).unwrap();
+        assert_eq!(
+            ids(&next.body),
+            whole[at + 1..at + 6].to_vec(),
+            "{query}: the page after the deleted contact"
+        );
+        // Put it back (as a new contact) for the next query.
+        api.create(&json!({"phone": format!("91955531{}", whole.len()), "tags": ["vip"]}));
+        api.settle_lookups();
+        server.sql("UPDATE contacts SET updated_at = 1700000000000 + key % 2");
+    }
+}
+
+#[test]
 fn common_tags_take_the_other_plan_with_the_same_answers() {
     let mut f = fixture();
     let expected: Vec<(&str, Vec<String>)> = [
