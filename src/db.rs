@@ -64,6 +64,10 @@ fn index_definition(name: &str) -> &'static str {
 /// the contacts' indexes and the tag index hold instead of the text id
 /// (version 5 gave the tag rows their contact's `updated_at`). Reads the
 /// tag rows of version 4 or 5.
+///
+/// It builds today's `contacts` and copies today's columns: a later version
+/// that adds a column to `contacts` must copy version 5's columns here and
+/// add its own in its own step.
 fn rekey_contacts(tx: &Transaction) -> rusqlite::Result<()> {
     // What would keep the old tables' names goes first.
     tx.execute_batch("DROP TRIGGER IF EXISTS contact_tags_updated_at;")?;

@@ -394,3 +394,29 @@ fn notes_and_timelines_are_private_to_their_organization() {
     assert_eq!(notes["notes"][0]["body"], "secret");
     assert_eq!(notes["notes"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn a_deleted_contact_leaves_no_tag_row_for_the_contact_given_its_key() {
+    let server = Server::start_without_lookups();
+    let c = server.client("acme");
+    c.create(&json!({"phone": "9195550001"}));
+    let newest = c.create(&json!({"phone": "9195550002", "tags": ["vip"]}));
+    let id = newest["id"].as_str().unwrap();
+    // A tag row the contact's tags do not name (an index that drifted).
+    server.sql(&format!(
+        "INSERT INTO contact_tags (org, contact, tag, updated_at)
+         SELECT org, key, 'ghost', updated_at FROM contacts WHERE id = '{id}'"
+    ));
+    assert_eq!(c.delete(&format!("/api/contacts/{id}")).status, 200);
+    // The newest contact's key is free again: the next contact may get it.
+    let next = c.create(&json!({"phone": "9195550003"}));
+    let r = c.get("/api/contacts?tags=ghost&includeTotal=true");
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["contacts"],
+        json!([]),
+        "{} carries no ghost",
+        next["id"]
+    );
+    assert_eq!(r.body["total"], 0);
+}

@@ -391,7 +391,8 @@ impl KeyColumns {
             .any(|r| !open.contains_key(&(r.segment_id(), sort)))
         {
             // A segment is new (a commit or a merge): those no longer
-            // searched are let go. Segment ids are unique across indexes.
+            // searched are let go. A segment id names one segment's
+            // contents (a copied index holds the same contents).
             let live: Vec<SegmentId> = readers.iter().map(SegmentReader::segment_id).collect();
             open.retain(|(id, _), _| live.contains(id));
         }

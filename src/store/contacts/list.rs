@@ -704,7 +704,7 @@ pub fn list_bounded(
     }))
 }
 
-/// The index SQLite makes for `contacts.id`, the primary key. Checking
+/// The index SQLite makes for `contacts.id`, which is UNIQUE. Checking
 /// candidates reads through it by name: left to itself, the planner walks
 /// the sort index from the cursor instead, through every contact below it.
 const ID_INDEX: &str = "sqlite_autoindex_contacts_1";

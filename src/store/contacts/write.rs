@@ -148,6 +148,13 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     batch.count_contact(org, -1);
     batch.count_fields(org, Some(&before.custom_fields), None);
     batch.flush(conn)?;
+    // Any tag row its tags do not name goes too: a deleted contact's key
+    // may be given to the next contact created.
+    conn.prepare_cached(
+        "DELETE FROM contact_tags WHERE org = ?1
+            AND contact = (SELECT key FROM contacts WHERE id = ?2)",
+    )?
+    .execute(params![org, id])?;
     conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
         .execute([id])?;
     conn.prepare_cached("DELETE FROM timeline_events WHERE contact_id = ?1")?
