@@ -191,7 +191,7 @@ pub fn custom_field_keys(conn: &Connection, w: &super::contacts::Where) -> AppRe
     let sql = format!(
         "SELECT DISTINCT j.key FROM {}, json_each(c.custom_fields) j WHERE {} ORDER BY 1",
         w.source(),
-        w.clause
+        w.condition()
     );
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(rusqlite::params_from_iter(w.params.iter()), |r| r.get(0))?;

@@ -195,7 +195,8 @@ fn window_args(walked: Option<&Walked>, seek: Option<Seek>) -> Vec<SqlValue> {
 /// A SQL `WHERE` clause over `contacts c` for a filter, with its parameters
 /// and the plan chosen for it. `?1` is the org.
 pub struct Where {
-    pub clause: String,
+    /// The filter's condition but its tag checks ([`Where::condition`]).
+    clause: String,
     pub params: Vec<SqlValue>,
     pub drive: Drive,
     /// With [`Drive::SortIndex`], the smallest ordered index the filter
@@ -204,7 +205,7 @@ pub struct Where {
     /// The share of the organization expected to meet the tag filter, from
     /// the kept tag counts, taking tags as independent (1 without tags).
     tag_share: f64,
-    /// The tag checks in `clause` (each `EXISTS (...)`, on
+    /// The filter's tag checks (each `EXISTS (...)`, on
     /// [`TAG_OF_CONTACT`]), which a walk applies to its window's keys.
     tag_checks: Vec<String>,
 }
@@ -218,6 +219,16 @@ fn sort_index(sort: SortBy) -> &'static str {
 }
 
 impl Where {
+    /// The whole condition over `contacts c`.
+    pub fn condition(&self) -> String {
+        let mut all = self.clause.clone();
+        for check in &self.tag_checks {
+            all.push_str(" AND ");
+            all.push_str(check);
+        }
+        all
+    }
+
     /// The `FROM` of a listing in `sort` order.
     pub fn sorted_source(&self, sort: SortBy) -> String {
         match &self.drive {
@@ -482,10 +493,6 @@ pub fn build_where(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
             }
         }
     }
-    for check in &tag_checks {
-        clause.push_str(" AND ");
-        clause.push_str(check);
-    }
     let flags = [
         (filter.is_textable, "c.is_textable = 1", "c.is_textable = 0"),
         (filter.opted_out, "c.is_opted_in = 0", "c.is_opted_in = 1"),
@@ -584,7 +591,7 @@ fn list_where(conn: &Connection, mut w: Where, params: &ListParams) -> AppResult
         "SELECT {} FROM {} WHERE {} ORDER BY c.{col} DESC, c.key DESC LIMIT {}",
         prefixed_columns(),
         w.sorted_source(params.sort_by),
-        w.clause,
+        w.condition(),
         params.limit + 1
     );
     if params.cursor.is_none() && params.offset > 0 {
@@ -621,12 +628,6 @@ pub fn list_bounded(
     let walked = w.walked(params.sort_by).map(|o| &o.walked);
     let cursor = params.cursor.is_some();
     let window = |first: usize, size: i64| window_sql(walked, params.sort_by, first, size, cursor);
-    let window_args = window_args(walked, Seek::of(conn, params.cursor.as_ref())?);
-    let mut args = w.params.clone();
-    let first = args.len() + 1;
-    args.extend(window_args.iter().cloned());
-    let mut count_args = vec![SqlValue::Integer(org)];
-    count_args.extend(window_args);
     // The first window is what the kept tag counts say holds about two
     // pages; when even the longest would hold less than a page, the search
     // index answers at once. (The walked index holds at least WALK_BOUND
@@ -642,17 +643,23 @@ pub fn list_bounded(
     if share * (bound as f64) < page as f64 {
         return Ok(None);
     }
+    let window_args = window_args(walked, Seek::of(conn, params.cursor.as_ref())?);
+    let mut args = w.params.clone();
+    let first = args.len() + 1;
+    args.extend(window_args.iter().cloned());
+    let mut count_args = vec![SqlValue::Integer(org)];
+    count_args.extend(window_args);
     let mut size = ((2 * page) as f64 / share).ceil() as i64;
     size = size.clamp(2 * page, bound);
     // The filter's tags are checked on the window's keys, before any
     // contact's row is read: the window is a subquery SQLite cannot fold
     // into the join (it has a LIMIT), or it would read each row first.
-    let mut clause = w.clause.clone();
-    let mut checks = Vec::new();
-    for check in &w.tag_checks {
-        clause = clause.replace(&format!(" AND {check}"), "");
-        checks.push(check.replace(TAG_OF_CONTACT, "t.contact = w.k"));
-    }
+    let clause = &w.clause;
+    let checks: Vec<String> = w
+        .tag_checks
+        .iter()
+        .map(|check| check.replace(TAG_OF_CONTACT, "t.contact = w.k"))
+        .collect();
     let source = |window: String| {
         if checks.is_empty() {
             format!("({window})")
@@ -735,7 +742,7 @@ pub fn matching_keys(
         .collect();
     let mut sql = format!(
         "SELECT c.{col}, c.id FROM contacts c INDEXED BY {ID_INDEX} WHERE {} AND c.id IN ({})",
-        w.clause,
+        w.condition(),
         marks.join(", ")
     );
     if let Some(Cursor { ts, id }) = after {
@@ -777,7 +784,11 @@ pub fn cheap_count(conn: &Connection, org: i64, filter: &ContactFilter) -> AppRe
 
 /// Counts the contacts a `Where` matches.
 pub fn count_where(conn: &Connection, w: &Where) -> AppResult<i64> {
-    let sql = format!("SELECT count(*) FROM {} WHERE {}", w.source(), w.clause);
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE {}",
+        w.source(),
+        w.condition()
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row(params_from_iter(w.params.iter()), |r| r.get(0))?)
