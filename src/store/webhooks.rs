@@ -289,6 +289,16 @@ pub fn due(conn: &Connection, now: i64, limit: usize, busy: &[i64]) -> AppResult
     Ok(out)
 }
 
+/// Whether any delivery waits to be sent: one probe of the pending
+/// deliveries' index. The worker asks this before it looks for due ones,
+/// because it is woken after every write, and most organizations have no
+/// endpoint at all.
+pub fn any_pending(conn: &Connection) -> AppResult<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM webhook_deliveries WHERE status = 'pending' LIMIT 1")?
+        .exists([])?)
+}
+
 /// When the next delivery is due (for the worker's sleep).
 pub fn next_due(conn: &Connection) -> AppResult<Option<i64>> {
     Ok(conn
