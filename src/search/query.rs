@@ -15,7 +15,7 @@ use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
@@ -428,6 +428,9 @@ struct TopByTime {
     n: usize,
 }
 
+/// The longest block of matches tantivy hands a collector at once.
+const COLLECT_BLOCK: usize = tantivy::COLLECT_BLOCK_BUFFER_LEN;
+
 struct SegmentTopByTime {
     segment: u32,
     columns: Option<Arc<KeyColumns>>,
@@ -487,6 +490,30 @@ impl Collector for TopByTime {
         false
     }
 
+    /// Hands the matches to the segment's collector in blocks, the deleted
+    /// ones left out here: tantivy's own loop passes blocks only to a
+    /// segment without deletes, and calls `collect` once a match otherwise.
+    fn collect_segment(
+        &self,
+        weight: &dyn Weight,
+        segment: u32,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<Self::Fruit> {
+        let mut collector = self.for_segment(segment, reader)?;
+        match reader.alive_bitset() {
+            None => weight.for_each_no_score(reader, &mut |docs| collector.collect_block(docs))?,
+            Some(alive) => {
+                let mut live = Vec::with_capacity(COLLECT_BLOCK);
+                weight.for_each_no_score(reader, &mut |docs| {
+                    live.clear();
+                    live.extend(docs.iter().copied().filter(|&d| alive.is_alive(d)));
+                    collector.collect_block(&live);
+                })?;
+            }
+        }
+        Ok(collector.harvest())
+    }
+
     fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
         let mut all: Vec<(i64, DocAddress)> = fruits.into_iter().flatten().collect();
         all.sort_unstable_by_key(|(ts, _)| Reverse(*ts));
@@ -501,8 +528,47 @@ impl SegmentCollector for SegmentTopByTime {
     type Fruit = Vec<(i64, DocAddress)>;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
-        let columns = self.columns.as_ref();
-        let ts = columns.map_or(0, |c| c.ts.get_val(doc));
+        let columns = self.columns.take();
+        let ts = columns.as_ref().map_or(0, |c| c.ts.get_val(doc));
+        self.consider(columns.as_deref(), doc, ts);
+        self.columns = columns;
+    }
+
+    /// Reads the block's times in one call: the column's decoder then runs
+    /// inlined over the block, where `collect` pays a dynamic call for
+    /// each match (a sixth of a page for a term that matches a fifth of a
+    /// million contacts).
+    fn collect_block(&mut self, docs: &[DocId]) {
+        // Taken out for the block, not cloned: the count of an `Arc` every
+        // search shares would bounce between the cores' caches.
+        let Some(columns) = self.columns.take() else {
+            docs.iter().for_each(|&doc| self.consider(None, doc, 0));
+            return;
+        };
+        let mut times = [0i64; COLLECT_BLOCK];
+        for chunk in docs.chunks(COLLECT_BLOCK) {
+            let times = &mut times[..chunk.len()];
+            columns.ts.get_vals(chunk, times);
+            for (&doc, &ts) in chunk.iter().zip(times.iter()) {
+                self.consider(Some(&columns), doc, ts);
+            }
+        }
+        self.columns = Some(columns);
+    }
+
+    fn harvest(mut self) -> Self::Fruit {
+        self.cut();
+        let segment = self.segment;
+        self.kept
+            .into_iter()
+            .map(|(ts, doc)| (ts, DocAddress::new(segment, doc)))
+            .collect()
+    }
+}
+
+impl SegmentTopByTime {
+    /// Keeps `doc`, whose time is `ts`, if it can be among the first `n`.
+    fn consider(&mut self, columns: Option<&KeyColumns>, doc: DocId, ts: i64) {
         if let Some(b) = self.before
             && (ts > b.0 || (ts == b.0 && columns.map_or((0, 0, 0), |c| c.key(doc)) >= b))
         {
@@ -515,15 +581,6 @@ impl SegmentCollector for SegmentTopByTime {
         if self.kept.len() >= self.cut_at {
             self.cut();
         }
-    }
-
-    fn harvest(mut self) -> Self::Fruit {
-        self.cut();
-        let segment = self.segment;
-        self.kept
-            .into_iter()
-            .map(|(ts, doc)| (ts, DocAddress::new(segment, doc)))
-            .collect()
     }
 }
 
