@@ -15,13 +15,14 @@ use tantivy::collector::{Collector, Count, SegmentCollector, TopDocs};
 use tantivy::columnar::{Column, ColumnIndex, ColumnValues};
 use tantivy::index::SegmentId;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, EmptyQuery, FuzzyTermQuery, Occur, Query, TermQuery, Weight,
+    AllScorer, BooleanQuery, BoostQuery, EmptyQuery, EnableScoring, Explanation, FuzzyTermQuery,
+    Occur, Query, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use super::schema::{self, Fields, MAX_GRAM, MIN_GRAM};
-use super::union::BitSetUnion;
+use super::union::{BitSetUnion, FieldAutomaton};
 use crate::error::{AppError, AppResult};
 use crate::model::{ContactFilter, SortBy, TagsLogic};
 
@@ -116,7 +117,10 @@ fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool, scored: bool) -> Box<dyn
     };
     if !scored {
         // Order comes from the sort fields: one automaton does it all.
-        return boxed(FuzzyTermQuery::new_prefix(t, distance, true));
+        return boxed(FieldAutomaton {
+            field,
+            query: FuzzyTermQuery::new_prefix(t, distance, true),
+        });
     }
     let exact = boxed(BoostQuery::new(
         Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
@@ -147,11 +151,10 @@ fn is_phone_like(s: &str) -> bool {
 fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
     let n = digits.len();
     if n < MIN_GRAM {
-        return boxed(FuzzyTermQuery::new_prefix(
-            Term::from_field_text(f.phone_full, digits),
-            0,
-            true,
-        ));
+        return boxed(FieldAutomaton {
+            field: f.phone_full,
+            query: FuzzyTermQuery::new_prefix(Term::from_field_text(f.phone_full, digits), 0, true),
+        });
     }
     if n <= MAX_GRAM {
         return term(f.phone, digits);
@@ -225,6 +228,56 @@ pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<d
     all_of(terms)
 }
 
+/// The organization's term. In a segment whose every document belongs to
+/// the organization (a server with one organization, or one organization's
+/// import), it matches everything, and says so: tantivy then leaves it out
+/// of the intersection, which would otherwise walk the organization's
+/// postings beside every other clause, all of a million documents of them
+/// for a term matching a fifth.
+#[derive(Debug, Clone)]
+struct OrgTerm(Term);
+
+impl Query for OrgTerm {
+    fn weight(&self, scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let inner = TermQuery::new(self.0.clone(), IndexRecordOption::Basic).weight(scoring)?;
+        Ok(Box::new(OrgWeight {
+            term: self.0.clone(),
+            inner,
+            scored: scoring.is_scoring_enabled(),
+        }))
+    }
+}
+
+struct OrgWeight {
+    term: Term,
+    inner: Box<dyn Weight>,
+    scored: bool,
+}
+
+impl Weight for OrgWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        // Postings keep deleted documents until a merge, as `max_doc` counts
+        // them; the collectors leave deleted documents out either way.
+        let whole = !self.scored
+            && reader
+                .inverted_index(self.term.field())?
+                .doc_freq(&self.term)?
+                == reader.max_doc();
+        if whole {
+            return Ok(Box::new(AllScorer::new(reader.max_doc())));
+        }
+        self.inner.scorer(reader, boost)
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        self.inner.explain(reader, doc)
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        self.inner.count(reader)
+    }
+}
+
 fn i64_term(field: Field, v: i64) -> Term {
     Term::from_field_i64(field, v)
 }
@@ -244,13 +297,7 @@ pub fn filter_query(
     filter: &ContactFilter,
     scored: bool,
 ) -> AppResult<Box<dyn Query>> {
-    let mut must: Vec<Clause> = vec![(
-        Occur::Must,
-        boxed(TermQuery::new(
-            i64_term(f.org, org),
-            IndexRecordOption::Basic,
-        )),
-    )];
+    let mut must: Vec<Clause> = vec![(Occur::Must, boxed(OrgTerm(i64_term(f.org, org))))];
     // Each filter clause, with how many documents its terms hold (a bound
     // on what it matches, from the term dictionary).
     let df = |field: Field, text: &str| {

@@ -7,9 +7,13 @@
 //! organization; here each clause is read once into a bit set, and the
 //! query walks that set.
 
+use std::sync::Arc;
+
 use tantivy::query::{
-    BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight,
+    BitSetDocSet, ConstScorer, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Query,
+    Scorer, Weight,
 };
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{BitSet, COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, SegmentReader};
 
 /// Matches the documents any of its clauses match, with a constant score.
@@ -22,36 +26,88 @@ impl Clone for BitSetUnion {
     }
 }
 
+/// A fuzzy (or prefix) term of one field that a [`BitSetUnion`] reads
+/// straight from the field's postings into its own set. Anywhere else it is
+/// the `FuzzyTermQuery` it wraps.
+#[derive(Debug, Clone)]
+pub struct FieldAutomaton {
+    pub field: Field,
+    pub query: FuzzyTermQuery,
+}
+
+impl Query for FieldAutomaton {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        self.query.weight(enable_scoring)
+    }
+}
+
 impl Query for BitSetUnion {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let unscored = match enable_scoring.searcher() {
             Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
             None => EnableScoring::disabled_from_schema(enable_scoring.schema()),
         };
-        let weights = self
+        let clauses = self
             .0
             .iter()
-            .map(|q| q.weight(unscored))
+            .map(|q| match q.downcast_ref::<FieldAutomaton>() {
+                Some(a) => Ok(Gathered::Terms(a.field, Arc::new(a.query.automaton()?))),
+                None => Ok(Gathered::Weight(q.weight(unscored)?)),
+            })
             .collect::<tantivy::Result<_>>()?;
-        Ok(Box::new(UnionWeight(weights)))
+        Ok(Box::new(UnionWeight(clauses)))
     }
 }
 
-struct UnionWeight(Vec<Box<dyn Weight>>);
+/// How a clause reaches the union's set.
+enum Gathered {
+    /// Every term of the field the automaton accepts: their postings are
+    /// read into the set as they are decoded. A fuzzy query's own weight
+    /// builds a set of its own first, which the union then walked.
+    Terms(Field, Arc<DfaWrapper>),
+    /// Any other clause, through its scorer.
+    Weight(Box<dyn Weight>),
+}
+
+struct UnionWeight(Vec<Gathered>);
 
 impl Weight for UnionWeight {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let mut set = BitSet::with_max_value(reader.max_doc());
         let mut buffer = [0; COLLECT_BLOCK_BUFFER_LEN];
-        for weight in &self.0 {
-            let mut scorer = weight.scorer(reader, 1.0)?;
-            loop {
-                let n = scorer.fill_buffer(&mut buffer);
-                for &doc in &buffer[..n] {
-                    set.insert(doc);
+        for clause in &self.0 {
+            match clause {
+                Gathered::Terms(field, automaton) => {
+                    let inverted = reader.inverted_index(*field)?;
+                    let mut terms = inverted.terms().search(automaton.as_ref()).into_stream()?;
+                    while terms.advance() {
+                        let mut postings = inverted.read_block_postings_from_terminfo(
+                            terms.value(),
+                            IndexRecordOption::Basic,
+                        )?;
+                        loop {
+                            let docs = postings.docs();
+                            if docs.is_empty() {
+                                break;
+                            }
+                            for &doc in docs {
+                                set.insert(doc);
+                            }
+                            postings.advance();
+                        }
+                    }
                 }
-                if n < COLLECT_BLOCK_BUFFER_LEN {
-                    break;
+                Gathered::Weight(weight) => {
+                    let mut scorer = weight.scorer(reader, 1.0)?;
+                    loop {
+                        let n = scorer.fill_buffer(&mut buffer);
+                        for &doc in &buffer[..n] {
+                            set.insert(doc);
+                        }
+                        if n < COLLECT_BLOCK_BUFFER_LEN {
+                            break;
+                        }
+                    }
                 }
             }
         }
@@ -72,11 +128,11 @@ impl Weight for UnionWeight {
 #[cfg(test)]
 mod tests {
     use tantivy::collector::DocSetCollector;
-    use tantivy::query::{Query, TermQuery};
+    use tantivy::query::{FuzzyTermQuery, Query, TermQuery};
     use tantivy::schema::{IndexRecordOption, STRING, Schema};
     use tantivy::{Index, Term, doc};
 
-    use super::BitSetUnion;
+    use super::{BitSetUnion, FieldAutomaton};
 
     #[test]
     fn matches_what_any_clause_matches_once() {
@@ -87,7 +143,7 @@ mod tests {
         let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for i in 0..300u32 {
             let x = if i % 3 == 0 { "x" } else { "-" };
-            let y = if i % 5 == 0 { "y" } else { "-" };
+            let y = if i % 5 == 0 { "y" } else { "z" };
             writer.add_document(doc!(a => x, b => y)).unwrap();
         }
         writer.commit().unwrap();
@@ -98,7 +154,15 @@ mod tests {
                 IndexRecordOption::Basic,
             ))
         };
-        let union = BitSetUnion(vec![term(a, "x"), term(b, "y"), term(b, "absent")]);
+        // A fuzzy clause is read from the postings: "yy" is one edit from
+        // "y"; "z" is not, by prefix or otherwise.
+        let fuzzy = |f, t: &str| -> Box<dyn Query> {
+            Box::new(FieldAutomaton {
+                field: f,
+                query: FuzzyTermQuery::new_prefix(Term::from_field_text(f, t), 1, true),
+            })
+        };
+        let union = BitSetUnion(vec![term(a, "x"), fuzzy(b, "yy"), term(b, "absent")]);
         let got = searcher.search(&union, &DocSetCollector).unwrap();
         let mut docs: Vec<u32> = got.into_iter().map(|d| d.doc_id).collect();
         docs.sort_unstable();
