@@ -11,6 +11,7 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -541,11 +542,10 @@ fn main() {
     let mut times: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
     let mut empty = vec![0usize; kinds.len()];
     let mut matches = vec![0u64; kinds.len()];
-    for i in 0..(nq + 50) {
-        let k = i % kinds.len();
+    let path_of = |k: usize, rng: &mut StdRng| {
         let p = &sample[rng.random_range(0..sample.len())];
-        let path = match k {
-            0 => format!("/api/contacts?search={}", enc(&typo(&mut rng, &p.last))),
+        match k {
+            0 => format!("/api/contacts?search={}", enc(&typo(rng, &p.last))),
             1 => format!(
                 "/api/contacts?search={}",
                 enc(&format!("{} {}", p.first, p.last))
@@ -556,7 +556,11 @@ fn main() {
                 enc(&p.email[..6.min(p.email.len())])
             ),
             _ => "/api/contacts?search=james&tags=volunteer&includeTotal=true".to_string(),
-        };
+        }
+    };
+    for i in 0..(nq + 50) {
+        let k = i % kinds.len();
+        let path = path_of(k, &mut rng);
         let t = Instant::now();
         let (status, body) = get(&path);
         let ms = t.elapsed().as_secs_f64() * 1e3;
@@ -573,6 +577,49 @@ fn main() {
         }
     }
     let (_, james) = get("/api/contacts?search=james&limit=1&includeTotal=true");
+
+    // Eight clients at once, each query type on its own: 8 x 60 queries,
+    // every path made and every client connected before the clock starts.
+    let mut loaded = Vec::new();
+    for k in 0..kinds.len() {
+        let paths: Vec<Vec<String>> = (0..8)
+            .map(|_| (0..60).map(|_| path_of(k, &mut rng)).collect())
+            .collect();
+        let start = Arc::new(Barrier::new(9));
+        let threads: Vec<_> = paths
+            .into_iter()
+            .map(|paths| {
+                let (base, key, start) = (base.clone(), key.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let http = reqwest::blocking::Client::new();
+                    let get = |path: &str| {
+                        let r = http.get(format!("{base}{path}")).bearer_auth(&key).send();
+                        let r = r.unwrap();
+                        assert_eq!(r.status().as_u16(), 200, "{path}");
+                        let _ = r.bytes();
+                    };
+                    get("/healthz");
+                    start.wait();
+                    paths
+                        .iter()
+                        .map(|path| {
+                            let t = Instant::now();
+                            get(path);
+                            t.elapsed().as_secs_f64() * 1e3
+                        })
+                        .collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        start.wait();
+        let t = Instant::now();
+        let mut all: Vec<f64> = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        let rate = all.len() as f64 / t.elapsed().as_secs_f64();
+        loaded.push((rate, pct(&mut all, 0.99)));
+    }
 
     // Write-to-searchable latency, one write at a time.
     let mut lag = Vec::new();
@@ -607,16 +654,20 @@ fn main() {
     let _ = child.wait();
 
     println!("### Search benchmark ({count} contacts, {nq} queries)\n");
-    println!("| query type | p50 ms | p95 ms | target p95 | empty results |");
-    println!("|---|---|---|---|---|");
+    println!(
+        "| query type | p50 ms | p95 ms | target p95 | empty results | 8 clients req/s | 8 clients p99 ms |"
+    );
+    println!("|---|---|---|---|---|---|---|");
     for (k, kind) in kinds.iter().enumerate() {
         let v = &mut times[k];
         println!(
-            "| {kind} | {:.2} | {:.2} | ≤ 20 ms | {}/{} |",
+            "| {kind} | {:.2} | {:.2} | ≤ 10 ms | {}/{} | {:.0} | {:.2} |",
             pct(v, 0.5),
             pct(v, 0.95),
             empty[k],
-            v.len()
+            v.len(),
+            loaded[k].0,
+            loaded[k].1
         );
     }
     println!();
