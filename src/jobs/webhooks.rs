@@ -47,8 +47,8 @@ pub async fn run(db: Db, cfg: WebhookConfig, wake: Arc<Notify>, stop: Cancellati
         let slots = cfg.concurrency as usize - flying.len();
         // A point read on this thread: the search for due deliveries is
         // skipped when none is pending, as after almost every write.
-        let pending = db.read_point(webhooks::any_pending).await.unwrap_or(true);
-        if slots > 0 && pending {
+        let pending = slots > 0 && db.read_point(webhooks::any_pending).await.unwrap_or(true);
+        if pending {
             let held: Vec<i64> = busy.iter().copied().collect();
             match db
                 .read(move |c| webhooks::due(c, now_ms(), slots, &held))

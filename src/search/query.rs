@@ -117,10 +117,7 @@ fn fuzzy_prefix(field: Field, token: &str, fuzzy: bool, scored: bool) -> Box<dyn
     };
     if !scored {
         // Order comes from the sort fields: one automaton does it all.
-        return boxed(FieldAutomaton {
-            field,
-            query: FuzzyTermQuery::new_prefix(t, distance, true),
-        });
+        return boxed(FieldAutomaton::prefix(t, distance));
     }
     let exact = boxed(BoostQuery::new(
         Box::new(TermQuery::new(t.clone(), IndexRecordOption::WithFreqs)),
@@ -151,10 +148,10 @@ fn is_phone_like(s: &str) -> bool {
 fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
     let n = digits.len();
     if n < MIN_GRAM {
-        return boxed(FieldAutomaton {
-            field: f.phone_full,
-            query: FuzzyTermQuery::new_prefix(Term::from_field_text(f.phone_full, digits), 0, true),
-        });
+        return boxed(FieldAutomaton::prefix(
+            Term::from_field_text(f.phone_full, digits),
+            0,
+        ));
     }
     if n <= MAX_GRAM {
         return term(f.phone, digits);

@@ -7,14 +7,12 @@
 //! organization; here each clause is read once into a bit set, and the
 //! query walks that set.
 
-use std::sync::Arc;
-
 use tantivy::query::{
     BitSetDocSet, ConstScorer, DfaWrapper, EnableScoring, Explanation, FuzzyTermQuery, Query,
     Scorer, Weight,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{BitSet, COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, SegmentReader};
+use tantivy::{BitSet, COLLECT_BLOCK_BUFFER_LEN, DocId, DocSet, Score, SegmentReader, Term};
 
 /// Matches the documents any of its clauses match, with a constant score.
 #[derive(Debug)]
@@ -31,8 +29,19 @@ impl Clone for BitSetUnion {
 /// the `FuzzyTermQuery` it wraps.
 #[derive(Debug, Clone)]
 pub struct FieldAutomaton {
-    pub field: Field,
-    pub query: FuzzyTermQuery,
+    field: Field,
+    query: FuzzyTermQuery,
+}
+
+impl FieldAutomaton {
+    /// The terms of `term`'s field that start within `distance` edits of
+    /// it (a transposition is one edit).
+    pub fn prefix(term: Term, distance: u8) -> Self {
+        Self {
+            field: term.field(),
+            query: FuzzyTermQuery::new_prefix(term, distance, true),
+        }
+    }
 }
 
 impl Query for FieldAutomaton {
@@ -51,7 +60,7 @@ impl Query for BitSetUnion {
             .0
             .iter()
             .map(|q| match q.downcast_ref::<FieldAutomaton>() {
-                Some(a) => Ok(Gathered::Terms(a.field, Arc::new(a.query.automaton()?))),
+                Some(a) => Ok(Gathered::Terms(a.field, a.query.automaton()?)),
                 None => Ok(Gathered::Weight(q.weight(unscored)?)),
             })
             .collect::<tantivy::Result<_>>()?;
@@ -64,7 +73,7 @@ enum Gathered {
     /// Every term of the field the automaton accepts: their postings are
     /// read into the set as they are decoded. A fuzzy query's own weight
     /// builds a set of its own first, which the union then walked.
-    Terms(Field, Arc<DfaWrapper>),
+    Terms(Field, DfaWrapper),
     /// Any other clause, through its scorer.
     Weight(Box<dyn Weight>),
 }
@@ -79,7 +88,7 @@ impl Weight for UnionWeight {
             match clause {
                 Gathered::Terms(field, automaton) => {
                     let inverted = reader.inverted_index(*field)?;
-                    let mut terms = inverted.terms().search(automaton.as_ref()).into_stream()?;
+                    let mut terms = inverted.terms().search(automaton).into_stream()?;
                     while terms.advance() {
                         let mut postings = inverted.read_block_postings_from_terminfo(
                             terms.value(),
@@ -128,7 +137,7 @@ impl Weight for UnionWeight {
 #[cfg(test)]
 mod tests {
     use tantivy::collector::DocSetCollector;
-    use tantivy::query::{FuzzyTermQuery, Query, TermQuery};
+    use tantivy::query::{Query, TermQuery};
     use tantivy::schema::{IndexRecordOption, STRING, Schema};
     use tantivy::{Index, Term, doc};
 
@@ -157,10 +166,7 @@ mod tests {
         // A fuzzy clause is read from the postings: "yy" is one edit from
         // "y"; "z" is not, by prefix or otherwise.
         let fuzzy = |f, t: &str| -> Box<dyn Query> {
-            Box::new(FieldAutomaton {
-                field: f,
-                query: FuzzyTermQuery::new_prefix(Term::from_field_text(f, t), 1, true),
-            })
+            Box::new(FieldAutomaton::prefix(Term::from_field_text(f, t), 1))
         };
         let union = BitSetUnion(vec![term(a, "x"), fuzzy(b, "yy"), term(b, "absent")]);
         let got = searcher.search(&union, &DocSetCollector).unwrap();
