@@ -138,11 +138,14 @@ CREATE TABLE search_outbox (
     new             INTEGER NOT NULL DEFAULT 0   -- 1: the contact was created here
 );
 
--- Textability lookups. A job belongs to one phone value of one contact.
+-- Textability lookups. A job belongs to one phone value of one contact,
+-- which it names by key (contacts.key), like the tag index: a contact's
+-- jobs and timeline events are deleted with it, so a key given again to a
+-- later contact never finds an older contact's rows.
 CREATE TABLE lookup_jobs (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     org             INTEGER NOT NULL,
-    contact_id      TEXT NOT NULL,
+    contact         INTEGER NOT NULL,   -- contacts.key
     phone           TEXT NOT NULL,
     status          TEXT NOT NULL CHECK (status = 'pending' OR status = 'running' OR status = 'done'
                                      OR status = 'failed' OR status = 'cancelled'),
@@ -155,7 +158,7 @@ CREATE TABLE lookup_jobs (
 -- Only unfinished jobs: finished ones stay as history and need no place here.
 CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after)
     WHERE status IN ('pending', 'running');
-CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact_id);
+CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact);
 CREATE INDEX lookup_jobs_org_status ON lookup_jobs (org, status);
 
 -- Per-contact history, newest first by seq.
@@ -163,12 +166,12 @@ CREATE TABLE timeline_events (
     seq             INTEGER PRIMARY KEY AUTOINCREMENT,
     id              TEXT NOT NULL UNIQUE,
     org             INTEGER NOT NULL,
-    contact_id      TEXT NOT NULL,
+    contact         INTEGER NOT NULL,   -- contacts.key
     type            TEXT NOT NULL,
     data            TEXT NOT NULL DEFAULT '{}',
     created_at      INTEGER NOT NULL
 );
-CREATE INDEX timeline_contact ON timeline_events (contact_id, seq DESC);
+CREATE INDEX timeline_contact ON timeline_events (contact, seq DESC);
 
 CREATE TABLE notes (
     id              TEXT PRIMARY KEY,

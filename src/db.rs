@@ -18,7 +18,7 @@ use crate::health::{self, Health, Part};
 
 pub const SCHEMA: &str = include_str!("../schema.sql");
 /// The version `schema.sql` brings a fresh database to.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// The start of `schema.sql`'s last section, the webhook tables, which the
 /// version 4 migration applies as it stands.
@@ -103,6 +103,55 @@ fn rekey_contacts(tx: &Transaction) -> rusqlite::Result<()> {
     }
     tx.execute_batch(index_definition("contact_tags_order"))?;
     tx.execute_batch(definition("CREATE TRIGGER contact_tags_updated_at", "END;"))
+}
+
+/// Version 7's lookup jobs and timeline events: each names its contact by
+/// key, as the tag index does, where version 6 held the 37-byte text id in
+/// the row and in an index. Rows of contacts no longer there (the cancelled
+/// jobs of a deleted contact) are not copied: a deleted contact's jobs now
+/// go with it, since its key may be given to a later contact. Ids and
+/// sequence numbers stay as they were, and so do the tables' counters.
+fn side_tables_by_key(tx: &Transaction) -> rusqlite::Result<()> {
+    for (table, columns, indexes) in [
+        (
+            "lookup_jobs",
+            "id, org, phone, status, attempts, last_error, run_after, created_at, updated_at",
+            &[
+                "lookup_jobs_ready",
+                "lookup_jobs_contact",
+                "lookup_jobs_org_status",
+            ][..],
+        ),
+        (
+            "timeline_events",
+            "seq, id, org, type, data, created_at",
+            &["timeline_contact"][..],
+        ),
+    ] {
+        for index in indexes {
+            tx.execute_batch(&format!("DROP INDEX {index};"))?;
+        }
+        let old = format!("{table}_v6");
+        tx.execute_batch(&format!("ALTER TABLE {table} RENAME TO {old};"))?;
+        tx.execute_batch(definition(&format!("CREATE TABLE {table}"), ";"))?;
+        let copied = columns
+            .split(", ")
+            .map(|c| format!("o.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        tx.execute_batch(&format!(
+            "INSERT INTO {table} ({columns}, contact)
+             SELECT {copied}, c.key FROM {old} o JOIN contacts c ON c.id = o.contact_id AND c.org = o.org
+              ORDER BY 1;
+             DELETE FROM sqlite_sequence WHERE name = '{table}';
+             UPDATE sqlite_sequence SET name = '{table}' WHERE name = '{old}';
+             DROP TABLE {old};"
+        ))?;
+        for index in indexes {
+            tx.execute_batch(index_definition(index))?;
+        }
+    }
+    Ok(())
 }
 
 pub const DB_FILE: &str = "roster.db";
@@ -366,6 +415,9 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if (1..6).contains(&version) {
         rekey_contacts(&tx)?;
+    }
+    if (1..7).contains(&version) {
+        side_tables_by_key(&tx)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -885,9 +937,36 @@ mod tests {
             .unwrap();
     }
 
+    /// Gives a fresh database version 6's lookup jobs and timeline events:
+    /// each holding its contact's text id.
+    fn to_version_6(conn: &Connection) {
+        let by_id = |table: &str| {
+            let text = definition(&format!("CREATE TABLE {table}"), ";").replace(
+                "contact         INTEGER NOT NULL,   -- contacts.key",
+                "contact_id      TEXT NOT NULL,",
+            );
+            assert!(text.contains("contact_id"), "{text}");
+            text
+        };
+        conn.execute_batch(&format!(
+            "DROP TABLE lookup_jobs; DROP TABLE timeline_events;
+             {}
+             CREATE INDEX lookup_jobs_ready ON lookup_jobs (status, run_after)
+                 WHERE status IN ('pending', 'running');
+             CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact_id);
+             CREATE INDEX lookup_jobs_org_status ON lookup_jobs (org, status);
+             {}
+             CREATE INDEX timeline_contact ON timeline_events (contact_id, seq DESC);",
+            by_id("lookup_jobs"),
+            by_id("timeline_events"),
+        ))
+        .unwrap();
+    }
+
     /// Gives a fresh database version 5's contacts and tag rows: the text
     /// id as the primary key, in every index and in the tag rows.
     fn to_version_5(conn: &Connection) {
+        to_version_6(conn);
         let contacts = definition("CREATE TABLE contacts", ";").replace(
             "key             INTEGER PRIMARY KEY,\n    id              TEXT NOT NULL UNIQUE,",
             "id              TEXT PRIMARY KEY,",
@@ -943,17 +1022,22 @@ mod tests {
              PRAGMA user_version = 2;",
         )
         .unwrap();
-        let insert_job = "INSERT INTO lookup_jobs (org, contact_id, phone, status, run_after,
-             created_at, updated_at) VALUES (1, 'c1', '+19195550001', ?1, 0, 0, 0)";
-        let temporary_tables = |conn: &Connection| {
-            conn.prepare(&format!("EXPLAIN {insert_job}"))
+        // Version 2's job holds the contact's id, version 7's its key.
+        let insert_job = |contact: &str| {
+            format!(
+                "INSERT INTO lookup_jobs (org, {contact}, phone, status, run_after, created_at,
+                     updated_at) VALUES (1, 'c1', '+19195550001', ?1, 0, 0, 0)"
+            )
+        };
+        let temporary_tables = |conn: &Connection, contact: &str| {
+            conn.prepare(&format!("EXPLAIN {}", insert_job(contact)))
                 .unwrap()
                 .query_map(["done"], |r| r.get::<_, String>(1))
                 .unwrap()
                 .filter(|op| op.as_deref().ok() == Some("OpenEphemeral"))
                 .count()
         };
-        assert_eq!(temporary_tables(&conn), 1);
+        assert_eq!(temporary_tables(&conn, "contact_id"), 1);
 
         migrate(&mut conn).unwrap();
         assert_eq!(definitions(&conn), fresh);
@@ -962,9 +1046,11 @@ mod tests {
             .unwrap();
         assert_eq!(version, SCHEMA_VERSION);
         // The connection that migrated uses the new definitions at once.
-        assert_eq!(temporary_tables(&conn), 0);
-        conn.execute(insert_job, ["done"]).unwrap();
-        let refused = conn.execute(insert_job, ["finished"]).unwrap_err();
+        assert_eq!(temporary_tables(&conn, "contact"), 0);
+        conn.execute(&insert_job("contact"), ["done"]).unwrap();
+        let refused = conn
+            .execute(&insert_job("contact"), ["finished"])
+            .unwrap_err();
         assert!(refused.to_string().contains("CHECK"), "{refused}");
         let kept: i64 = conn
             .query_row(
@@ -1106,6 +1192,7 @@ mod tests {
     fn a_version_4_database_gets_its_filter_indexes_in_sort_order_and_timed_tag_rows() {
         let (_dir, mut conn) = new_database();
         let fresh = definitions(&conn);
+        to_version_6(&conn);
         conn.execute_batch(
             "DROP INDEX contacts_org_state; DROP INDEX contacts_org_opted_out;
              CREATE INDEX contacts_org_state ON contacts (org, state);
@@ -1206,5 +1293,65 @@ mod tests {
             .collect::<Result<_, _>>()
             .unwrap();
         assert_eq!(moved, [50, 50], "the trigger keeps the tag rows' time");
+    }
+
+    #[test]
+    fn a_version_6_database_gets_jobs_and_events_by_contact_key() {
+        let (_dir, mut conn) = new_database();
+        let fresh = definitions(&conn);
+        to_version_6(&conn);
+        conn.execute_batch(
+            "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
+                 VALUES (7, 'o', 'o', 's', 0), (8, 'p', 'p', 't', 0);
+             INSERT INTO contacts (key, id, org, phone, created_at, updated_at)
+                 VALUES (1, 'c1', 7, '+19195550001', 1, 1), (2, 'c2', 8, '+19195550002', 1, 1);
+             INSERT INTO lookup_jobs (id, org, contact_id, phone, status, run_after, created_at,
+                 updated_at)
+                 VALUES (3, 7, 'c1', '+19195550001', 'done', 0, 0, 0),
+                        (4, 7, 'gone', '+19195550009', 'cancelled', 0, 0, 0),
+                        (5, 8, 'c2', '+19195550002', 'pending', 0, 0, 0),
+                        (9, 7, 'c1', '+19195550001', 'pending', 0, 0, 0);
+             DELETE FROM lookup_jobs WHERE id = 9;
+             INSERT INTO timeline_events (seq, id, org, contact_id, type, created_at)
+                 VALUES (1, 'e1', 7, 'c1', 'created', 0), (2, 'e2', 8, 'c2', 'created', 0),
+                        (3, 'e3', 7, 'c1', 'updated', 0);
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(definitions(&conn), fresh);
+        let rows = |sql: &str| -> Vec<(i64, i64, i64)> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            rows("SELECT id, org, contact FROM lookup_jobs ORDER BY id"),
+            [(3, 7, 1), (5, 8, 2)],
+            "each job by its contact's key; the vanished contact's job is not kept"
+        );
+        assert_eq!(
+            rows("SELECT seq, org, contact FROM timeline_events ORDER BY seq"),
+            [(1, 7, 1), (2, 8, 2), (3, 7, 1)]
+        );
+        // The counters go on from where they were, past a deleted job's id.
+        conn.execute_batch(
+            "INSERT INTO lookup_jobs (org, contact, phone, status, run_after, created_at,
+                 updated_at) VALUES (7, 1, '+19195550001', 'pending', 0, 0, 0);
+             INSERT INTO timeline_events (id, org, contact, type, created_at)
+                 VALUES ('e4', 7, 1, 'updated', 0);",
+        )
+        .unwrap();
+        let next: (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT max(id) FROM lookup_jobs), (SELECT max(seq) FROM timeline_events)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(next, (10, 4));
     }
 }

@@ -233,7 +233,7 @@ fn changing_the_phone_resets_textability_and_queues_a_lookup() {
     // Arrange a finished lookup, then change the number.
     server.sql(&format!(
         "UPDATE contacts SET is_textable = 1, line_type = 'mobile', lookup_status = 'done' WHERE id = '{id}';
-         UPDATE lookup_jobs SET status = 'done' WHERE contact_id = '{id}' AND status IN ('pending', 'running');"
+         UPDATE lookup_jobs SET status = 'done' WHERE contact = (SELECT key FROM contacts WHERE id = '{id}') AND status IN ('pending', 'running');"
     ));
     assert_eq!(
         api.get(&format!("/api/contacts/{id}")).body["isTextable"],
@@ -252,20 +252,26 @@ fn changing_the_phone_resets_textability_and_queues_a_lookup() {
     );
     assert_eq!(u["lineType"], Value::Null);
     assert_eq!(u["lookupStatus"], "pending");
+    let key = server.sql_count(&format!("SELECT key FROM contacts WHERE id = '{id}'"));
     let live_new = server.sql_count(&format!(
-        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND phone = '+19195550015' AND status <> 'cancelled'"
+        "SELECT count(*) FROM lookup_jobs WHERE contact = {key} AND phone = '+19195550015' AND status <> 'cancelled'"
     ));
     assert_eq!(live_new, 1, "one live job for the new number");
     let live_old = server.sql_count(&format!(
-        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND phone <> '+19195550015' AND status IN ('pending', 'running')"
+        "SELECT count(*) FROM lookup_jobs WHERE contact = {key} AND phone <> '+19195550015' AND status IN ('pending', 'running')"
     ));
     assert_eq!(live_old, 0, "no job left for an old number");
-    // Deleting the contact cancels what is left.
+    // Deleting the contact deletes its jobs.
+    assert!(
+        server.sql_count(&format!(
+            "SELECT count(*) FROM lookup_jobs WHERE contact = {key}"
+        )) > 0
+    );
     api.delete(&format!("/api/contacts/{id}"));
-    let live = server.sql_count(&format!(
-        "SELECT count(*) FROM lookup_jobs WHERE contact_id = '{id}' AND status IN ('pending', 'running')"
+    let left = server.sql_count(&format!(
+        "SELECT count(*) FROM lookup_jobs WHERE contact = {key}"
     ));
-    assert_eq!(live, 0);
+    assert_eq!(left, 0);
 }
 
 #[test]

@@ -272,10 +272,17 @@ fn the_timeline_records_changes_newest_first_and_pages_by_keyset() {
     );
 }
 
-fn count_rows(db: &rusqlite::Connection, table: &str, id: &str) -> i64 {
+/// The rows of `table` whose `column` is `value` (notes name their
+/// contact by id, timeline events and lookup jobs by key).
+fn count_rows(
+    db: &rusqlite::Connection,
+    table: &str,
+    column: &str,
+    value: &dyn rusqlite::ToSql,
+) -> i64 {
     db.query_row(
-        &format!("SELECT count(*) FROM {table} WHERE contact_id = ?1"),
-        [id],
+        &format!("SELECT count(*) FROM {table} WHERE {column} = ?1"),
+        [value],
         |r| r.get(0),
     )
     .unwrap()
@@ -300,10 +307,17 @@ fn deleting_a_contact_leaves_no_notes_or_timeline_behind() {
         c.put(&format!("/api/contacts/{who}"), &json!({"firstName": "X"}));
     }
     let db_path = server.data_dir.join("roster.db");
+    let key: i64;
     {
         let db = rusqlite::Connection::open(&db_path).unwrap();
-        assert_eq!(count_rows(&db, "notes", &id), 3);
-        assert!(count_rows(&db, "timeline_events", &id) >= 5);
+        key = db
+            .query_row("SELECT key FROM contacts WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(count_rows(&db, "notes", "contact_id", &id), 3);
+        assert!(count_rows(&db, "timeline_events", "contact", &key) >= 5);
+        assert_eq!(count_rows(&db, "lookup_jobs", "contact", &key), 1);
     }
     assert_eq!(c.delete(&format!("/api/contacts/{id}")).status, 200);
     assert_eq!(c.get(&format!("/api/contacts/{id}/notes")).status, 404);
@@ -311,9 +325,23 @@ fn deleting_a_contact_leaves_no_notes_or_timeline_behind() {
     assert!(server.terminate().success());
 
     let db = rusqlite::Connection::open(&db_path).unwrap();
-    for table in ["notes", "timeline_events"] {
-        assert_eq!(count_rows(&db, table, &id), 0, "{table} rows remain");
+    assert_eq!(
+        count_rows(&db, "notes", "contact_id", &id),
+        0,
+        "notes remain"
+    );
+    for table in ["timeline_events", "lookup_jobs"] {
+        assert_eq!(
+            count_rows(&db, table, "contact", &key),
+            0,
+            "{table} rows remain"
+        );
     }
+    let kept: i64 = db
+        .query_row("SELECT key FROM contacts WHERE id = ?1", [&keep_id], |r| {
+            r.get(0)
+        })
+        .unwrap();
     // The tag index names contacts by key: only the kept contact's row is left.
     let tagged: Vec<String> = db
         .prepare("SELECT c.id FROM contact_tags t LEFT JOIN contacts c ON c.key = t.contact")
@@ -330,8 +358,9 @@ fn deleting_a_contact_leaves_no_notes_or_timeline_behind() {
         .unwrap();
     assert_eq!(contacts, 0);
     // The other contact keeps everything.
-    assert_eq!(count_rows(&db, "notes", &keep_id), 3);
-    assert!(count_rows(&db, "timeline_events", &keep_id) >= 5);
+    assert_eq!(count_rows(&db, "notes", "contact_id", &keep_id), 3);
+    assert!(count_rows(&db, "timeline_events", "contact", &kept) >= 5);
+    assert_eq!(count_rows(&db, "lookup_jobs", "contact", &kept), 1);
     drop(db);
     // The tag index and the kept counts agree with the contacts left.
     let report = common::roster_cli(&["check"], &server.data_dir);

@@ -336,7 +336,8 @@ fn check_finds_each_broken_derived_structure_and_repair_mends_it_without_touchin
     break_and_repair(
         &dir,
         &format!(
-            "UPDATE lookup_jobs SET status = 'cancelled' WHERE contact_id = '{first}';
+            "UPDATE lookup_jobs SET status = 'cancelled'
+              WHERE contact = (SELECT key FROM contacts WHERE id = '{first}');
              UPDATE contacts SET phone = '+19195550123', lookup_status = 'pending' WHERE id = '{first}'"
         ),
         "queues",

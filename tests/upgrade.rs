@@ -132,6 +132,11 @@ fn upgrades_from(version: i64) {
         .filter_map(|e| e["type"].as_str())
         .collect();
     assert!(types.contains(&"note_added"), "{types:?}");
+    assert_eq!(types.last(), Some(&"created"), "{types:?}");
+    let lookup = c.get(&format!("/api/contacts/{id}/lookup"));
+    assert_eq!(lookup.status, 200, "{}", lookup.text);
+    assert_eq!(lookup.body["phone"], "+14155550101");
+    assert_eq!(lookup.body["status"], "done");
 
     let hedy = by_last_name(&contacts, "Lamarr");
     assert_eq!(hedy["isOptedIn"], false);
@@ -212,4 +217,9 @@ fn upgrades_from_schema_4() {
 #[test]
 fn upgrades_from_schema_5() {
     upgrades_from(5);
+}
+
+#[test]
+fn upgrades_from_schema_6() {
+    upgrades_from(6);
 }

@@ -2,6 +2,9 @@
 //! as the contact change that calls for them; the worker claims them and
 //! writes answers back onto the contact here.
 //!
+//! A job names its contact by key (`lookup_jobs.contact`); the functions
+//! here take the contact's id and find the key in the same statement.
+//!
 //! `lookup_jobs_ready` indexes only unfinished jobs (the queue keeps every
 //! finished job as history); a query can use a partial index only when its
 //! `WHERE` repeats the index's condition, hence the
@@ -12,16 +15,17 @@ use serde_json::json;
 
 use super::contacts::read;
 use super::{outbox, timeline};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::fields::Phone;
 use crate::model::time::now_ms;
 
 /// Cancels the contact's unfinished jobs (a newer phone supersedes them, or
-/// the contact is gone).
+/// the contact has no phone any more).
 pub fn cancel_pending(conn: &Connection, contact_id: &str) -> AppResult<()> {
     conn.prepare_cached(
         "UPDATE lookup_jobs SET status = 'cancelled', updated_at = ?2
-          WHERE contact_id = ?1 AND status IN ('pending', 'running')",
+          WHERE contact = (SELECT key FROM contacts WHERE id = ?1)
+            AND status IN ('pending', 'running')",
     )?
     .execute(params![contact_id, now_ms()])?;
     Ok(())
@@ -60,12 +64,18 @@ fn insert_job(
     attempts: u32,
 ) -> AppResult<()> {
     let now = now_ms();
-    conn.prepare_cached(
-        "INSERT INTO lookup_jobs (org, contact_id, phone, status, attempts, run_after, created_at,
-             updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
-    )?
-    .execute(params![org, contact_id, phone, status, attempts, now])?;
+    let written = conn
+        .prepare_cached(
+            "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
+                 updated_at)
+             SELECT ?1, key, ?3, ?4, ?5, ?6, ?6, ?6 FROM contacts WHERE id = ?2 AND org = ?1",
+        )?
+        .execute(params![org, contact_id, phone, status, attempts, now])?;
+    if written == 0 {
+        return Err(AppError::internal(format!(
+            "a lookup job for contact {contact_id}, which is not there"
+        )));
+    }
     Ok(())
 }
 
@@ -135,12 +145,15 @@ pub fn requeue_running(conn: &Connection) -> AppResult<usize> {
 }
 
 /// Up to `limit` due jobs, oldest first, as they would run now (`attempts`
-/// counts the run). Reading them changes nothing.
+/// counts the run). Reading them changes nothing. A job whose contact is
+/// not there (the write path deletes a contact's jobs with it) comes with
+/// an empty contact id, so that it is never current and gets dropped.
 pub fn due(conn: &Connection, now: i64, limit: usize) -> AppResult<Vec<Job>> {
     let mut select = conn.prepare_cached(
-        "SELECT id, org, contact_id, phone, attempts FROM lookup_jobs
-          WHERE status IN ('pending', 'running') AND status = 'pending' AND run_after <= ?1
-          ORDER BY run_after, id LIMIT ?2",
+        "SELECT j.id, j.org, coalesce(c.id, ''), j.phone, j.attempts
+           FROM lookup_jobs j LEFT JOIN contacts c ON c.key = j.contact AND c.org = j.org
+          WHERE j.status IN ('pending', 'running') AND j.status = 'pending' AND j.run_after <= ?1
+          ORDER BY j.run_after, j.id LIMIT ?2",
     )?;
     let jobs = select
         .query_map(params![now, limit as i64], |r| {
@@ -191,7 +204,7 @@ pub fn is_current(conn: &Connection, job: &Job) -> AppResult<bool> {
 fn is_current_from(conn: &Connection, job: &Job, from: &str) -> AppResult<bool> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM lookup_jobs j JOIN contacts c ON c.id = j.contact_id AND c.org = j.org
+            "SELECT 1 FROM lookup_jobs j JOIN contacts c ON c.key = j.contact AND c.org = j.org
               WHERE j.id = ?1 AND j.status = ?2 AND c.phone = j.phone",
         )?
         .query_row(params![job.id, from], |_| Ok(()))
@@ -399,7 +412,9 @@ pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option
     Ok(conn
         .prepare_cached(
             "SELECT phone, status, attempts, last_error, run_after, created_at, updated_at
-               FROM lookup_jobs WHERE contact_id = ?1 AND org = ?2 ORDER BY id DESC LIMIT 1",
+               FROM lookup_jobs
+              WHERE contact = (SELECT key FROM contacts WHERE id = ?1 AND org = ?2) AND org = ?2
+              ORDER BY id DESC LIMIT 1",
         )?
         .query_row(params![contact_id, org], |r| {
             Ok(JobInfo {
@@ -420,8 +435,8 @@ pub const PRUNE_CHUNK: i64 = 20_000;
 
 /// Deletes the finished lookup jobs (done, failed, cancelled) that
 /// finished before `before` (Unix ms) and are history: a newer job exists
-/// for the same contact, or the contact is gone. The newest job of every
-/// contact stays, so its latest answer can still be read. Looks at the
+/// for the same contact (a deleted contact's jobs go with it). The newest
+/// job of every contact stays, so its latest answer can still be read. Looks at the
 /// jobs with ids in `from..from + PRUNE_CHUNK`; returns how many it
 /// deleted.
 pub fn prune_history(tx: &Connection, before: i64, from: i64) -> AppResult<usize> {
@@ -431,11 +446,9 @@ pub fn prune_history(tx: &Connection, before: i64, from: i64) -> AppResult<usize
               WHERE id >= ?2 AND id < ?2 + ?3
                 AND status IN ('done', 'failed', 'cancelled')
                 AND updated_at < ?1
-                AND (EXISTS (SELECT 1 FROM lookup_jobs newer
-                              WHERE newer.contact_id = lookup_jobs.contact_id
-                                AND newer.id > lookup_jobs.id)
-                     OR NOT EXISTS (SELECT 1 FROM contacts c
-                                     WHERE c.id = lookup_jobs.contact_id))",
+                AND EXISTS (SELECT 1 FROM lookup_jobs newer
+                             WHERE newer.contact = lookup_jobs.contact
+                               AND newer.id > lookup_jobs.id)",
         )?
         .execute(params![before, from, PRUNE_CHUNK])?)
 }

@@ -222,7 +222,7 @@ pub fn queue_problems(conn: &Connection) -> AppResult<Vec<String>> {
         "SELECT count(*) FROM contacts c
           WHERE c.lookup_status = 'pending'
             AND NOT EXISTS (SELECT 1 FROM lookup_jobs j
-                             WHERE j.contact_id = c.id AND j.status IN ('pending', 'running'))",
+                             WHERE j.contact = c.key AND j.status IN ('pending', 'running'))",
         [],
         |r| r.get(0),
     )?;
@@ -330,7 +330,7 @@ pub fn rebuild_derived(tx: &Transaction) -> AppResult<Rebuilt> {
             "SELECT c.org, c.id, c.phone FROM contacts c
               WHERE c.lookup_status = 'pending' AND c.phone IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM lookup_jobs j
-                                 WHERE j.contact_id = c.id AND j.status IN ('pending', 'running'))",
+                                 WHERE j.contact = c.key AND j.status IN ('pending', 'running'))",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;

@@ -1,12 +1,15 @@
-//! Timeline events, written in the same transaction as their cause.
+//! Timeline events, written in the same transaction as their cause. An
+//! event names its contact by key (see `schema.sql`); the functions here
+//! take the contact's id and find the key in the same statement.
 
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
 use super::new_id;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 
+/// Records an event of the contact `contact_id` of `org`, which must exist.
 pub fn record(
     conn: &Connection,
     org: i64,
@@ -14,18 +17,24 @@ pub fn record(
     kind: &str,
     data: &Value,
 ) -> AppResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO timeline_events (id, org, contact_id, type, data, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        new_id(),
-        org,
-        contact_id,
-        kind,
-        data.to_string(),
-        now_ms()
-    ])?;
+    let written = conn
+        .prepare_cached(
+            "INSERT INTO timeline_events (id, org, contact, type, data, created_at)
+             SELECT ?1, ?2, key, ?4, ?5, ?6 FROM contacts WHERE id = ?3 AND org = ?2",
+        )?
+        .execute(params![
+            new_id(),
+            org,
+            contact_id,
+            kind,
+            data.to_string(),
+            now_ms()
+        ])?;
+    if written == 0 {
+        return Err(AppError::internal(format!(
+            "a {kind} event for contact {contact_id}, which is not there"
+        )));
+    }
     Ok(())
 }
 
@@ -49,7 +58,8 @@ pub fn list(
 ) -> AppResult<Vec<Event>> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, id, type, data, created_at FROM timeline_events
-          WHERE contact_id = ?1 AND org = ?2 AND seq < ?3
+          WHERE contact = (SELECT key FROM contacts WHERE id = ?1 AND org = ?2)
+            AND org = ?2 AND seq < ?3
           ORDER BY seq DESC LIMIT ?4",
     )?;
     let rows = stmt.query_map(
@@ -79,7 +89,8 @@ pub fn has_inbound_message(
     Ok(conn
         .prepare_cached(
             "SELECT EXISTS (SELECT 1 FROM timeline_events
-              WHERE contact_id = ?1 AND org = ?2 AND type = 'inbound_message'
+              WHERE contact = (SELECT key FROM contacts WHERE id = ?1 AND org = ?2)
+                AND org = ?2 AND type = 'inbound_message'
                 AND json_extract(data, '$.messageSid') = ?3)",
         )?
         .query_row(params![contact_id, org, message_sid], |r| r.get(0))?)

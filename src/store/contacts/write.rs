@@ -11,7 +11,7 @@ use super::rows;
 use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
 use crate::model::{Contact, ContactPatch, Outcome};
-use crate::store::{lookups, outbox, webhooks};
+use crate::store::{outbox, webhooks};
 
 /// Create, or merge into the contact with the same phone or email.
 pub fn create_or_merge(
@@ -129,8 +129,8 @@ fn edit(
     Ok(Some(save(conn, Some(&before), after, source, false)?))
 }
 
-/// Deletes the contact with its tag rows, notes and timeline, cancels its
-/// lookups and tells the search index. False when it is not in `org`.
+/// Deletes the contact with its tag rows, notes, timeline and lookup jobs,
+/// and tells the search index. False when it is not in `org`.
 pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     let Some(before) = get(conn, org, id)? else {
         return Ok(false);
@@ -157,9 +157,16 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     .execute(params![org, id])?;
     conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
         .execute([id])?;
-    conn.prepare_cached("DELETE FROM timeline_events WHERE contact_id = ?1")?
-        .execute([id])?;
-    lookups::cancel_pending(conn, id)?;
+    // Timeline events and lookup jobs name the contact by key too: they go
+    // with it (a lookup in flight then finds no job, and its answer is
+    // dropped).
+    for table in ["timeline_events", "lookup_jobs"] {
+        conn.prepare_cached(&format!(
+            "DELETE FROM {table}
+              WHERE contact = (SELECT key FROM contacts WHERE id = ?1 AND org = ?2) AND org = ?2"
+        ))?
+        .execute(params![id, org])?;
+    }
     conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
         .execute(params![id, org])?;
     outbox::record(conn, org, id)?;
