@@ -46,7 +46,7 @@ CREATE TABLE contacts (
     org             INTEGER NOT NULL REFERENCES organizations(org),
     phone           TEXT,
     email           TEXT,
-    email_key       TEXT,            -- lower(trim(email)): the uniqueness key
+    email_key       TEXT,            -- the email lower-cased, when that differs from it
     first_name      TEXT,
     last_name       TEXT,
     address         TEXT,
@@ -75,8 +75,12 @@ CREATE TABLE contacts (
 CREATE INDEX contacts_org_updated ON contacts (org, updated_at);
 CREATE INDEX contacts_org_created ON contacts (org, created_at);
 -- One contact per phone and per email within an organization, enforced here.
+-- An email's uniqueness key is the email lower-cased: most emails are
+-- stored lower-case already, and their rows leave email_key NULL instead of
+-- holding the same text twice.
 CREATE UNIQUE INDEX contacts_org_phone ON contacts (org, phone) WHERE phone IS NOT NULL;
-CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key) WHERE email_key IS NOT NULL;
+CREATE UNIQUE INDEX contacts_org_email ON contacts (org, coalesce(email_key, email))
+    WHERE email IS NOT NULL;
 -- The list filters' own indexes, each in the default order (newest updated
 -- first) within its value: a page of one state, one ZIP or the rare side
 -- of a flag (opted out, not textable, no email, no phone) is one range scan

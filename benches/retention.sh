@@ -60,8 +60,8 @@ measure "imported, looked up and indexed"
 python3 - "$dir/roster.db" <<'PY'
 import sqlite3, sys
 c = sqlite3.connect(sys.argv[1])
-c.execute("""INSERT INTO lookup_jobs (org, contact_id, phone, status, attempts, last_error, run_after, created_at, updated_at)
-             SELECT org, contact_id, phone, status, attempts, last_error, run_after, created_at + 1, updated_at + 1
+c.execute("""INSERT INTO lookup_jobs (org, contact, phone, status, attempts, last_error, run_after, created_at, updated_at)
+             SELECT org, contact, phone, status, attempts, last_error, run_after, created_at + 1, updated_at + 1
                FROM lookup_jobs""")
 c.commit()
 PY

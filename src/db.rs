@@ -154,6 +154,17 @@ fn side_tables_by_key(tx: &Transaction) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Version 7's email keys: NULL where the email is its own key (stored
+/// lower-case already), which the uniqueness index reads through
+/// `coalesce(email_key, email)`.
+fn email_keys_where_needed(tx: &Transaction) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "DROP INDEX contacts_org_email;
+         UPDATE contacts SET email_key = NULL WHERE email_key = email;",
+    )?;
+    tx.execute_batch(definition("CREATE UNIQUE INDEX contacts_org_email", ";"))
+}
+
 pub const DB_FILE: &str = "roster.db";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -418,6 +429,7 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     }
     if (1..7).contains(&version) {
         side_tables_by_key(&tx)?;
+        email_keys_where_needed(&tx)?;
     }
     if version < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
@@ -937,8 +949,9 @@ mod tests {
             .unwrap();
     }
 
-    /// Gives a fresh database version 6's lookup jobs and timeline events:
-    /// each holding its contact's text id.
+    /// Gives a fresh database version 6's lookup jobs and timeline events,
+    /// each holding its contact's text id, and its email index, on the
+    /// email key that every contact with an email has.
     fn to_version_6(conn: &Connection) {
         let by_id = |table: &str| {
             let text = definition(&format!("CREATE TABLE {table}"), ";").replace(
@@ -956,7 +969,10 @@ mod tests {
              CREATE INDEX lookup_jobs_contact ON lookup_jobs (contact_id);
              CREATE INDEX lookup_jobs_org_status ON lookup_jobs (org, status);
              {}
-             CREATE INDEX timeline_contact ON timeline_events (contact_id, seq DESC);",
+             CREATE INDEX timeline_contact ON timeline_events (contact_id, seq DESC);
+             DROP INDEX contacts_org_email;
+             CREATE UNIQUE INDEX contacts_org_email ON contacts (org, email_key)
+                 WHERE email_key IS NOT NULL;",
             by_id("lookup_jobs"),
             by_id("timeline_events"),
         ))
@@ -1303,8 +1319,9 @@ mod tests {
         conn.execute_batch(
             "INSERT INTO organizations (org, id, name, webhook_secret, created_at)
                  VALUES (7, 'o', 'o', 's', 0), (8, 'p', 'p', 't', 0);
-             INSERT INTO contacts (key, id, org, phone, created_at, updated_at)
-                 VALUES (1, 'c1', 7, '+19195550001', 1, 1), (2, 'c2', 8, '+19195550002', 1, 1);
+             INSERT INTO contacts (key, id, org, phone, email, email_key, created_at, updated_at)
+                 VALUES (1, 'c1', 7, '+19195550001', 'ada@example.com', 'ada@example.com', 1, 1),
+                        (2, 'c2', 8, '+19195550002', 'Bob@Example.com', 'bob@example.com', 1, 1);
              INSERT INTO lookup_jobs (id, org, contact_id, phone, status, run_after, created_at,
                  updated_at)
                  VALUES (3, 7, 'c1', '+19195550001', 'done', 0, 0, 0),
@@ -1353,5 +1370,23 @@ mod tests {
             )
             .unwrap();
         assert_eq!(next, (10, 4));
+        // An email that is its own key no longer holds it twice; the index
+        // still tells addresses apart by case alone.
+        let keys: Vec<Option<String>> = conn
+            .prepare("SELECT email_key FROM contacts ORDER BY key")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, [None, Some("bob@example.com".to_string())]);
+        let taken = conn
+            .execute(
+                "INSERT INTO contacts (id, org, email, email_key, created_at, updated_at)
+                 VALUES ('c3', 7, 'Ada@Example.com', 'ada@example.com', 1, 1)",
+                [],
+            )
+            .unwrap_err();
+        assert!(taken.to_string().contains("UNIQUE"), "{taken}");
     }
 }

@@ -101,9 +101,15 @@ fn create_merges_on_phone_in_any_format_and_on_email_case() {
     assert_eq!(again.body["id"], e.body["id"]);
     assert_eq!(again.body["firstName"], "Bob");
     assert_eq!(again.body["lastName"], "Jones");
+    // A lower-case email is its own key; a mixed-case one finds it too.
+    let lower = api.create(&json!({"email": "carol@example.com"}));
+    let mixed = api.post("/api/contacts", &json!({"email": "Carol@Example.com"}));
+    assert_eq!(mixed.status, 200, "{}", mixed.text);
+    assert_eq!(mixed.body["id"], lower["id"]);
+    assert_eq!(mixed.body["email"], "Carol@Example.com");
 
     let list = api.get("/api/contacts?includeTotal=true");
-    assert_eq!(list.body["total"], 2, "merges never duplicate");
+    assert_eq!(list.body["total"], 3, "merges never duplicate");
 }
 
 #[test]

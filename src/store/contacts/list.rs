@@ -288,7 +288,7 @@ fn flag_index(flag: Flag, value: bool) -> Option<(&'static str, &'static str, bo
         (Flag::OptedOut, true) => Some(("contacts_org_opted_out", "is_opted_in = 0", true)),
         (Flag::Textable, false) => Some(("contacts_org_not_textable", "is_textable = 0", true)),
         (Flag::HasEmail, false) => Some(("contacts_org_no_email", "email IS NULL", true)),
-        (Flag::HasEmail, true) => Some(("contacts_org_email", "email_key IS NOT NULL", false)),
+        (Flag::HasEmail, true) => Some(("contacts_org_email", "email IS NOT NULL", false)),
         (Flag::HasPhone, false) => Some(("contacts_org_no_phone", "phone IS NULL", true)),
         (Flag::HasPhone, true) => Some(("contacts_org_phone", "phone IS NOT NULL", false)),
         (Flag::OptedOut, false) | (Flag::Textable, true) => None,

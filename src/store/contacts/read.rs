@@ -62,7 +62,8 @@ pub fn find_existing(
     if let Some(e) = patch.email.value() {
         by_email = conn
             .prepare_cached(
-                "SELECT id, created_at FROM contacts WHERE org = ?1 AND email_key = ?2",
+                "SELECT id, created_at FROM contacts
+                  WHERE org = ?1 AND coalesce(email_key, email) = ?2 AND email IS NOT NULL",
             )?
             .query_row(params![org, e.key()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;

@@ -69,15 +69,18 @@ fn sql(value: FieldValue<'_>) -> ToSqlOutput<'_> {
     }
 }
 
-/// The stored column no field shows: the email's uniqueness key.
+/// The stored column no field shows: the email's uniqueness key, when it
+/// is not the email itself (`coalesce(email_key, email)` is the key; see
+/// `schema.sql`).
 const EMAIL_KEY: &str = "email_key";
 
 fn email_key_of(c: &Contact) -> ToSqlOutput<'static> {
-    ToSqlOutput::Owned(
-        c.email
-            .as_deref()
-            .map_or(SqlValue::Null, |e| SqlValue::Text(email_key(e))),
-    )
+    let key = c
+        .email
+        .as_deref()
+        .map(|e| (e, email_key(e)))
+        .filter(|(email, key)| email != key);
+    ToSqlOutput::Owned(key.map_or(SqlValue::Null, |(_, key)| SqlValue::Text(key)))
 }
 
 /// The id of a contact about to be inserted: a UUID v7 (time-ordered)
