@@ -103,7 +103,7 @@ fn text_csv_import_maps_synonyms_and_a_bad_row_fails_alone() {
     assert_eq!(john["tags"], json!(["friend", "local", "imported"]));
     assert_eq!(john["customFields"], json!({"Favorite Color": 42}));
     // The server's provider is local (offline): the import answers each new
-    // phone in the batch that writes the contact, and queues its job done.
+    // phone in the batch that writes the contact, with no job.
     for contact in [&jane, &john] {
         assert_eq!(contact["lookupStatus"], "done", "{contact}");
         assert_eq!(contact["isTextable"], true, "{contact}");
@@ -112,14 +112,24 @@ fn text_csv_import_maps_synonyms_and_a_bad_row_fails_alone() {
     for contact in [&jane, &john] {
         let id = contact["id"].as_str().unwrap();
         let job = c.get(&format!("/api/contacts/{id}/lookup"));
-        assert_eq!(
-            job.body["status"], "done",
-            "one answered lookup per new phone"
-        );
+        assert_eq!(job.status, 200, "{}", job.text);
+        assert_eq!(job.body["status"], "done", "{}", job.text);
+        assert_eq!(job.body["attempts"], 1);
+        assert_eq!(job.body["phone"], contact["phone"]);
+        assert_eq!(job.body["updatedAt"], contact["lookedUpAt"]);
     }
     let queue = c.get("/api/lookups/status").body;
-    assert_eq!(queue["jobs"]["done"], 2, "{queue}");
-    assert_eq!(queue["jobs"]["pending"], 0, "{queue}");
+    for status in ["pending", "running", "done", "failed", "cancelled"] {
+        assert_eq!(queue["jobs"][status], 0, "no job was queued: {queue}");
+    }
+    // A re-check queues a job for the same phone, which then is the latest.
+    let id = jane["id"].as_str().unwrap();
+    let r = c.post_empty(&format!("/api/contacts/{id}/lookup"));
+    assert_eq!(r.status, 202, "{}", r.text);
+    c.settle_lookups();
+    let job = c.get(&format!("/api/contacts/{id}/lookup")).body;
+    assert_eq!(job["status"], "done", "{job}");
+    assert_eq!(c.get("/api/lookups/status").body["jobs"]["done"], 1);
     // An imported contact's history starts with one event carrying its tags.
     let id = john["id"].as_str().unwrap();
     let tl = c.get(&format!("/api/contacts/{id}/timeline")).body;

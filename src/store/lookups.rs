@@ -40,37 +40,14 @@ pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> Ap
 /// Queues a lookup for a contact known to have no unfinished job (a new
 /// contact).
 pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
-    insert_job(conn, org, contact_id, phone, "pending", 0)
-}
-
-/// Records a lookup that a local provider answered inside the write that
-/// queued it: the job goes into the queue already done, so the queue keeps
-/// every lookup's history.
-pub fn insert_answered(
-    conn: &Connection,
-    org: i64,
-    contact_id: &str,
-    phone: &str,
-) -> AppResult<()> {
-    insert_job(conn, org, contact_id, phone, "done", 1)
-}
-
-fn insert_job(
-    conn: &Connection,
-    org: i64,
-    contact_id: &str,
-    phone: &str,
-    status: &str,
-    attempts: u32,
-) -> AppResult<()> {
     let now = now_ms();
     let written = conn
         .prepare_cached(
-            "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
+            "INSERT INTO lookup_jobs (org, contact, phone, status, run_after, created_at,
                  updated_at)
-             SELECT ?1, key, ?3, ?4, ?5, ?6, ?6, ?6 FROM contacts WHERE id = ?2 AND org = ?1",
+             SELECT ?1, key, ?3, 'pending', ?4, ?4, ?4 FROM contacts WHERE id = ?2 AND org = ?1",
         )?
-        .execute(params![org, contact_id, phone, status, attempts, now])?;
+        .execute(params![org, contact_id, phone, now])?;
     if written == 0 {
         return Err(AppError::internal(format!(
             "a lookup job for contact {contact_id}, which is not there"
@@ -396,7 +373,7 @@ pub fn counts(conn: &Connection, org: i64) -> AppResult<Vec<(String, i64)>> {
     Ok(out)
 }
 
-/// The contact's latest job, for `GET /api/contacts/:id/lookup`.
+/// The contact's latest lookup, for `GET /api/contacts/:id/lookup`.
 #[derive(Debug, Clone)]
 pub struct JobInfo {
     pub phone: String,
@@ -408,8 +385,12 @@ pub struct JobInfo {
     pub updated_at: i64,
 }
 
+/// The contact's latest lookup: its newest job, or, when the write that
+/// gave the contact its phone answered the lookup itself (an import with a
+/// local provider writes no job; see `effects::lookup`), that answer as a
+/// job done at the first attempt.
 pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option<JobInfo>> {
-    Ok(conn
+    let job = conn
         .prepare_cached(
             "SELECT phone, status, attempts, last_error, run_after, created_at, updated_at
                FROM lookup_jobs
@@ -427,7 +408,29 @@ pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option
                 updated_at: r.get(6)?,
             })
         })
-        .optional()?)
+        .optional()?;
+    let answered: Option<(String, i64)> = conn
+        .prepare_cached(
+            "SELECT phone, looked_up_at FROM contacts
+              WHERE id = ?1 AND org = ?2 AND lookup_status = 'done' AND phone IS NOT NULL
+                AND looked_up_at IS NOT NULL",
+        )?
+        .query_row(params![contact_id, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match (job, answered) {
+        // A job for an older phone is not the latest lookup.
+        (Some(job), Some((phone, _))) if job.phone == phone => Some(job),
+        (_, Some((phone, at))) => Some(JobInfo {
+            phone,
+            status: "done".into(),
+            attempts: 1,
+            last_error: None,
+            run_after: at,
+            created_at: at,
+            updated_at: at,
+        }),
+        (job, None) => job,
+    })
 }
 
 /// Lookup job ids pruned per transaction, so writers never wait long.

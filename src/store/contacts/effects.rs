@@ -86,8 +86,10 @@ pub fn outbox(conn: &Connection, w: &Write) -> AppResult<()> {
     }
 }
 
-/// A new or changed phone: its answer, given, is the job's; otherwise a job
-/// is queued (superseding an older one). No phone cancels the lookups.
+/// A new or changed phone: a job is queued (superseding an older one),
+/// unless the write answered it already: then the answer on the contact is
+/// the lookup's whole record, and no job is written (an import writes a
+/// million of these). No phone cancels the lookups.
 pub fn lookup(
     conn: &Connection,
     w: &Write,
@@ -96,14 +98,10 @@ pub fn lookup(
     let (org, id, created) = (w.after.org, w.after.id.as_str(), w.before.is_none());
     match (&w.after.phone, answered) {
         // A new contact has no older job to supersede.
-        (Some(phone), Some(_)) if created => lookups::insert_answered(conn, org, id, phone),
+        (Some(_), Some(_)) if created => Ok(()),
         (Some(phone), None) if created => lookups::insert(conn, org, id, phone),
-        (Some(phone), Some(_)) => {
-            lookups::cancel_pending(conn, id)?;
-            lookups::insert_answered(conn, org, id, phone)
-        }
+        (Some(_), Some(_)) | (None, _) => lookups::cancel_pending(conn, id),
         (Some(phone), None) => lookups::enqueue(conn, org, id, phone),
-        (None, _) => lookups::cancel_pending(conn, id),
     }
 }
 
