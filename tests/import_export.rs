@@ -760,3 +760,69 @@ fn a_full_export_has_a_column_for_each_custom_field_still_in_use() {
     assert!(custom(header(&c)).is_empty());
     assert_eq!(custom(header(&other)), ["customFields.Secret"]);
 }
+
+#[test]
+fn a_phone_an_import_merges_in_is_answered_as_it_writes_and_is_the_latest_lookup() {
+    let server = Server::start();
+    let c = server.client("acme");
+    let ada = c.create(&json!({"email": "ada@example.com", "phone": "9195550041"}));
+    c.settle_lookups();
+    let id = ada["id"].as_str().unwrap();
+    let job = c.get(&format!("/api/contacts/{id}/lookup")).body;
+    assert_eq!(job["phone"], "+19195550041", "{job}");
+    assert_eq!(job["status"], "done", "{job}");
+    // The row matches Ada by email and brings a new phone, answered in the
+    // import's write: no job, and the older job is no longer the latest.
+    let imp = import(&c, "email,phone\nada@example.com,9195550042\n", "");
+    assert_eq!(imp["merged"], 1, "{imp}");
+    let contact = c.get(&format!("/api/contacts/{id}")).body;
+    assert_eq!(contact["phone"], "+19195550042");
+    assert_eq!(contact["lookupStatus"], "done", "{contact}");
+    assert_eq!(contact["isTextable"], true);
+    let latest = c.get(&format!("/api/contacts/{id}/lookup"));
+    assert_eq!(latest.body["phone"], "+19195550042", "{}", latest.text);
+    assert_eq!(latest.body["status"], "done");
+    assert_eq!(latest.body["attempts"], 1);
+    assert_eq!(latest.body["updatedAt"], contact["lookedUpAt"]);
+    let queue = c.get("/api/lookups/status").body;
+    assert_eq!(queue["jobs"]["done"], 1, "only the create's job: {queue}");
+    assert_eq!(queue["jobs"]["pending"], 0, "{queue}");
+    // The merge's answer is in the timeline, as any write's is.
+    let tl = c.get(&format!("/api/contacts/{id}/timeline")).body;
+    let completed = tl["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "lookup_completed")
+        .count();
+    assert_eq!(completed, 2, "{tl}");
+    // Back to the first phone, answered again: the create's old job for it
+    // is not the latest lookup.
+    let imp = import(&c, "email,phone\nada@example.com,9195550041\n", "");
+    assert_eq!(imp["merged"], 1, "{imp}");
+    let contact = c.get(&format!("/api/contacts/{id}")).body;
+    let latest = c.get(&format!("/api/contacts/{id}/lookup")).body;
+    assert_eq!(latest["phone"], "+19195550041", "{latest}");
+    assert_eq!(latest["updatedAt"], contact["lookedUpAt"], "{latest}");
+}
+
+#[test]
+fn an_import_under_the_none_provider_records_each_phone_as_asked() {
+    let server = Server::start_without_lookups();
+    let c = server.client("acme");
+    let imp = import(&c, "first name,phone\nAda,9195550051\n", "");
+    assert_eq!(imp["created"], 1, "{imp}");
+    let ada = by_phone(&c, "+19195550051");
+    assert_eq!(
+        ada["lookupStatus"],
+        Value::Null,
+        "none decides nothing: {ada}"
+    );
+    let id = ada["id"].as_str().unwrap();
+    // No verdict to keep on the contact: a done job records the asking.
+    let job = c.get(&format!("/api/contacts/{id}/lookup"));
+    assert_eq!(job.status, 200, "{}", job.text);
+    assert_eq!(job.body["status"], "done");
+    assert_eq!(job.body["phone"], "+19195550051");
+    assert_eq!(c.get("/api/lookups/status").body["jobs"]["done"], 1);
+}

@@ -40,14 +40,36 @@ pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> Ap
 /// Queues a lookup for a contact known to have no unfinished job (a new
 /// contact).
 pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
+    insert_job(conn, org, contact_id, phone, "pending", 0)
+}
+
+/// Records a lookup that a local provider settled without a verdict inside
+/// the write that called for it (the `none` provider): a job already done.
+pub fn insert_answered(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    phone: &str,
+) -> AppResult<()> {
+    insert_job(conn, org, contact_id, phone, "done", 1)
+}
+
+fn insert_job(
+    conn: &Connection,
+    org: i64,
+    contact_id: &str,
+    phone: &str,
+    status: &str,
+    attempts: u32,
+) -> AppResult<()> {
     let now = now_ms();
     let written = conn
         .prepare_cached(
-            "INSERT INTO lookup_jobs (org, contact, phone, status, run_after, created_at,
+            "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
                  updated_at)
-             SELECT ?1, key, ?3, 'pending', ?4, ?4, ?4 FROM contacts WHERE id = ?2 AND org = ?1",
+             SELECT ?1, key, ?3, ?4, ?5, ?6, ?6, ?6 FROM contacts WHERE id = ?2 AND org = ?1",
         )?
-        .execute(params![org, contact_id, phone, now])?;
+        .execute(params![org, contact_id, phone, status, attempts, now])?;
     if written == 0 {
         return Err(AppError::internal(format!(
             "a lookup job for contact {contact_id}, which is not there"
@@ -418,8 +440,9 @@ pub fn latest(conn: &Connection, org: i64, contact_id: &str) -> AppResult<Option
         .query_row(params![contact_id, org], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(match (job, answered) {
-        // A job for an older phone is not the latest lookup.
-        (Some(job), Some((phone, _))) if job.phone == phone => Some(job),
+        // A job for another phone, or from before the answer, is not the
+        // latest lookup (the worker settles a job after writing its answer).
+        (Some(job), Some((phone, at))) if job.phone == phone && job.updated_at >= at => Some(job),
         (_, Some((phone, at))) => Some(JobInfo {
             phone,
             status: "done".into(),

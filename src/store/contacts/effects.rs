@@ -87,21 +87,26 @@ pub fn outbox(conn: &Connection, w: &Write) -> AppResult<()> {
 }
 
 /// A new or changed phone: a job is queued (superseding an older one),
-/// unless the write answered it already: then the answer on the contact is
-/// the lookup's whole record, and no job is written (an import writes a
-/// million of these). No phone cancels the lookups.
+/// unless the write answered it already. An answer with a verdict is on the
+/// contact, the lookup's whole record, and no job is written (an import
+/// writes a million of these); one without (the `none` provider) leaves a
+/// done job, which says the phone was asked about. No phone cancels the
+/// lookups.
 pub fn lookup(
     conn: &Connection,
     w: &Write,
     answered: Option<&(&'static str, Answer)>,
 ) -> AppResult<()> {
     let (org, id, created) = (w.after.org, w.after.id.as_str(), w.before.is_none());
+    // A new contact has no older job to supersede.
+    if !created {
+        lookups::cancel_pending(conn, id)?;
+    }
     match (&w.after.phone, answered) {
-        // A new contact has no older job to supersede.
-        (Some(_), Some(_)) if created => Ok(()),
-        (Some(phone), None) if created => lookups::insert(conn, org, id, phone),
-        (Some(_), Some(_)) | (None, _) => lookups::cancel_pending(conn, id),
-        (Some(phone), None) => lookups::enqueue(conn, org, id, phone),
+        (Some(_), Some((_, answer))) if answer.is_textable.is_some() => Ok(()),
+        (Some(phone), Some(_)) => lookups::insert_answered(conn, org, id, phone),
+        (Some(phone), None) => lookups::insert(conn, org, id, phone),
+        (None, _) => Ok(()),
     }
 }
 

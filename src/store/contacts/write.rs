@@ -225,6 +225,11 @@ pub fn save_in(
         Some(b) => rows::update_changed(conn, b, &after),
     };
     if let Err(err) = result {
+        // Nothing was written: the answer stays for the write that follows
+        // (a create that meets a contact with its phone or email merges).
+        if let (Some(phone), Some((_, answer))) = (&after.phone, &answered) {
+            batch.known_answer(phone.clone(), answer.clone());
+        }
         if crate::store::is_unique_violation(&err) {
             let phone_taken = match &after.phone {
                 Some(p) => id_by_phone(conn, after.org, p)?.is_some_and(|id| id != after.id),
