@@ -462,9 +462,9 @@ pub const PRUNE_CHUNK: i64 = 20_000;
 /// Deletes the finished lookup jobs (done, failed, cancelled) that
 /// finished before `before` (Unix ms) and are history: a newer job exists
 /// for the same contact (a deleted contact's jobs go with it). The newest
-/// job of every contact stays, so its latest answer can still be read. Looks at the
-/// jobs with ids in `from..from + PRUNE_CHUNK`; returns how many it
-/// deleted.
+/// job of every contact stays, so its latest answer can still be read.
+/// Looks at the jobs with ids in `from..from + PRUNE_CHUNK`; returns how
+/// many it deleted.
 pub fn prune_history(tx: &Connection, before: i64, from: i64) -> AppResult<usize> {
     Ok(tx
         .prepare_cached(
