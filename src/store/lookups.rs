@@ -13,7 +13,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-use super::contacts::read;
+use super::contacts::{read, rows};
 use super::{outbox, timeline};
 use crate::error::{AppError, AppResult};
 use crate::model::fields::Phone;
@@ -63,18 +63,19 @@ fn insert_job(
     attempts: u32,
 ) -> AppResult<()> {
     let now = now_ms();
-    let written = conn
-        .prepare_cached(
-            "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
-                 updated_at)
-             SELECT ?1, key, ?3, ?4, ?5, ?6, ?6, ?6 FROM contacts WHERE id = ?2 AND org = ?1",
-        )?
-        .execute(params![org, contact_id, phone, status, attempts, now])?;
-    if written == 0 {
+    // A one-row INSERT ... VALUES, which needs no statement journal (see
+    // timeline::record).
+    let Some(contact) = rows::key(conn, org, contact_id)? else {
         return Err(AppError::internal(format!(
             "a lookup job for contact {contact_id}, which is not there"
         )));
-    }
+    };
+    conn.prepare_cached(
+        "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
+             updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    )?
+    .execute(params![org, contact, phone, status, attempts, now])?;
     Ok(())
 }
 

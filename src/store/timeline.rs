@@ -1,10 +1,11 @@
 //! Timeline events, written in the same transaction as their cause. An
 //! event names its contact by key (see `schema.sql`); the functions here
-//! take the contact's id and find the key in the same statement.
+//! take the contact's id and look its key up.
 
 use rusqlite::{Connection, params};
 use serde_json::Value;
 
+use super::contacts::rows;
 use super::new_id;
 use crate::error::{AppError, AppResult};
 use crate::model::time::now_ms;
@@ -17,24 +18,25 @@ pub fn record(
     kind: &str,
     data: &Value,
 ) -> AppResult<()> {
-    let written = conn
-        .prepare_cached(
-            "INSERT INTO timeline_events (id, org, contact, type, data, created_at)
-             SELECT ?1, ?2, key, ?4, ?5, ?6 FROM contacts WHERE id = ?3 AND org = ?2",
-        )?
-        .execute(params![
-            new_id(),
-            org,
-            contact_id,
-            kind,
-            data.to_string(),
-            now_ms()
-        ])?;
-    if written == 0 {
+    // The key first, then a one-row INSERT ... VALUES: an INSERT ... SELECT
+    // opens a statement journal, which copies every page it changes.
+    let Some(contact) = rows::key(conn, org, contact_id)? else {
         return Err(AppError::internal(format!(
             "a {kind} event for contact {contact_id}, which is not there"
         )));
-    }
+    };
+    conn.prepare_cached(
+        "INSERT INTO timeline_events (id, org, contact, type, data, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        new_id(),
+        org,
+        contact,
+        kind,
+        data.to_string(),
+        now_ms()
+    ])?;
     Ok(())
 }
 

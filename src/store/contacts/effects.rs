@@ -9,7 +9,8 @@ use serde_json::json;
 
 use super::Source;
 use super::counts::Batch;
-use crate::error::AppResult;
+use super::rows;
+use crate::error::{AppError, AppResult};
 use crate::model::contact::Answer;
 use crate::model::fields::tag_key;
 use crate::model::{Contact, Tags};
@@ -235,9 +236,9 @@ pub fn update_tag_index(
     updated_at: i64,
     batch: &mut Batch,
 ) -> AppResult<()> {
-    let contact: i64 = conn
-        .prepare_cached("SELECT key FROM contacts WHERE id = ?1")?
-        .query_row([contact_id], |r| r.get(0))?;
+    let contact = rows::key(conn, org, contact_id)?.ok_or_else(|| {
+        AppError::internal(format!("tags of contact {contact_id}, which is not there"))
+    })?;
     let mut del = conn
         .prepare_cached("DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact = ?3")?;
     for key in old.iter().filter(|k| !new.contains(k)) {

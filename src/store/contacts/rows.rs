@@ -5,7 +5,7 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::{ToSqlOutput, Type, Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use uuid::Uuid;
 
 use crate::model::Contact;
@@ -115,6 +115,13 @@ fn successor(id: Uuid) -> Uuid {
         (((v >> 80) + 1) << 80) | (v & !(RAND_A | RAND_B) & ((1 << 80) - 1))
     };
     Uuid::from_u128(next)
+}
+
+/// The internal key of the contact `id` of `org`, if it is there.
+pub fn key(conn: &Connection, org: i64, id: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT key FROM contacts WHERE id = ?1 AND org = ?2")?
+        .query_row(params![id, org], |r| r.get(0))
+        .optional()
 }
 
 /// Inserts a new contact's row.
