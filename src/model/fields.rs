@@ -83,13 +83,19 @@ impl Phone {
             return Err(invalid());
         };
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        // Letters (vanity numbers) and other unusual characters are
-        // rewritten by the parser; keep only a number whose E.164 form is
-        // itself valid, so what is stored is always accepted again.
+        // Letters (vanity numbers) are rewritten by the parser, and a
+        // national prefix it recognizes is dropped; keep only a number whose
+        // E.164 form is itself valid, so what is stored is always accepted
+        // again. A number written with exactly the digits of its E.164 form
+        // (a US number also without its country code) was just checked.
         let plain = trimmed
             .chars()
             .all(|c| c.is_ascii_digit() || c.is_whitespace() || "+-().".contains(c));
-        if !plain && !Phone::parse(&e164).is_ok_and(|again| again.e164 == e164) {
+        let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+        let same_digits = e164[1..] == digits
+            || (!trimmed.contains('+') && e164.strip_prefix("+1") == Some(digits.as_str()));
+        let checked = plain && same_digits;
+        if !checked && !Phone::parse(&e164).is_ok_and(|again| again.e164 == e164) {
             return Err(invalid());
         }
         if let Some(kind) = kind {
@@ -532,6 +538,18 @@ mod tests {
         assert!(Phone::parse("+44111MMMMA 09A8").is_err());
         let vanity = Phone::parse("1-800-FLOWERS").unwrap();
         assert_eq!(Phone::parse(vanity.as_str()).unwrap(), vanity);
+    }
+
+    #[test]
+    fn a_number_whose_digits_the_parser_changed_is_kept_only_if_its_e164_form_is_valid() {
+        // Found by the phone fuzz target: libphonenumber read "11" as a
+        // national prefix and dropped it, leaving an E.164 form it refused.
+        assert!(Phone::parse("+994111268943 08").is_err());
+        // The US exit code before a country code is dropped too, and the
+        // number that is left is valid.
+        let london = Phone::parse("011 44 7911 123456").unwrap();
+        assert_eq!(london.as_str(), "+447911123456");
+        assert_eq!(Phone::parse(london.as_str()).unwrap(), london);
     }
 
     #[test]
