@@ -2,8 +2,10 @@
 //! as the contact change that calls for them; the worker claims them and
 //! writes answers back onto the contact here.
 //!
-//! A job names its contact by key (`lookup_jobs.contact`); the functions
-//! here take the contact's id and find the key in the same statement.
+//! A job names its contact by key (`lookup_jobs.contact`); a new job is
+//! given the key by its caller (the write path has just written the row),
+//! the other functions take the contact's id and find the key in the same
+//! statement.
 //!
 //! `lookup_jobs_ready` indexes only unfinished jobs (the queue keeps every
 //! finished job as history); a query can use a partial index only when its
@@ -13,9 +15,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::json;
 
-use super::contacts::{read, rows};
+use super::contacts::read;
 use super::{outbox, timeline};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::model::fields::Phone;
 use crate::model::time::now_ms;
 
@@ -31,45 +33,29 @@ pub fn cancel_pending(conn: &Connection, contact_id: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// Queues a lookup of `phone` for the contact, superseding any older job.
-pub fn enqueue(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
-    cancel_pending(conn, contact_id)?;
-    insert(conn, org, contact_id, phone)
-}
-
-/// Queues a lookup for a contact known to have no unfinished job (a new
-/// contact).
-pub fn insert(conn: &Connection, org: i64, contact_id: &str, phone: &str) -> AppResult<()> {
-    insert_job(conn, org, contact_id, phone, "pending", 0)
+/// Queues a lookup for the contact with the key `contact`, known to have no
+/// unfinished job (a new contact, or one whose jobs were just cancelled).
+pub fn insert(conn: &Connection, org: i64, contact: i64, phone: &str) -> AppResult<()> {
+    insert_job(conn, org, contact, phone, "pending", 0)
 }
 
 /// Records a lookup that a local provider settled without a verdict inside
 /// the write that called for it (the `none` provider): a job already done.
-pub fn insert_answered(
-    conn: &Connection,
-    org: i64,
-    contact_id: &str,
-    phone: &str,
-) -> AppResult<()> {
-    insert_job(conn, org, contact_id, phone, "done", 1)
+pub fn insert_answered(conn: &Connection, org: i64, contact: i64, phone: &str) -> AppResult<()> {
+    insert_job(conn, org, contact, phone, "done", 1)
 }
 
+/// A one-row INSERT ... VALUES, which needs no statement journal (see
+/// timeline::record).
 fn insert_job(
     conn: &Connection,
     org: i64,
-    contact_id: &str,
+    contact: i64,
     phone: &str,
     status: &str,
     attempts: u32,
 ) -> AppResult<()> {
     let now = now_ms();
-    // A one-row INSERT ... VALUES, which needs no statement journal (see
-    // timeline::record).
-    let Some(contact) = rows::key(conn, org, contact_id)? else {
-        return Err(AppError::internal(format!(
-            "a lookup job for contact {contact_id}, which is not there"
-        )));
-    };
     conn.prepare_cached(
         "INSERT INTO lookup_jobs (org, contact, phone, status, attempts, run_after, created_at,
              updated_at)
@@ -353,15 +339,15 @@ pub fn release(conn: &Connection, job: &Job) -> AppResult<()> {
 /// re-check). The previous answer stays visible until the new one lands.
 /// Returns false when the contact has no phone.
 pub fn requeue(conn: &Connection, org: i64, contact_id: &str) -> AppResult<bool> {
-    let phone: Option<String> = conn
-        .prepare_cached("SELECT phone FROM contacts WHERE id = ?1 AND org = ?2")?
-        .query_row(params![contact_id, org], |r| r.get(0))
-        .optional()?
-        .flatten();
-    let Some(phone) = phone else {
+    let found: Option<(i64, Option<String>)> = conn
+        .prepare_cached("SELECT key, phone FROM contacts WHERE id = ?1 AND org = ?2")?
+        .query_row(params![contact_id, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let Some((key, Some(phone))) = found else {
         return Ok(false);
     };
-    enqueue(conn, org, contact_id, &phone)?;
+    cancel_pending(conn, contact_id)?;
+    insert(conn, org, key, &phone)?;
     conn.prepare_cached(
         "UPDATE contacts SET lookup_status = 'pending' WHERE id = ?1 AND org = ?2",
     )?

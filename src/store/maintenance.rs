@@ -325,17 +325,17 @@ pub fn rebuild_derived(tx: &Transaction) -> AppResult<Rebuilt> {
          UPDATE organizations
             SET contact_count = (SELECT count(*) FROM contacts c WHERE c.org = organizations.org);",
     )?;
-    let stranded: Vec<(i64, String, String)> = tx
+    let stranded: Vec<(i64, i64, String)> = tx
         .prepare(
-            "SELECT c.org, c.id, c.phone FROM contacts c
+            "SELECT c.org, c.key, c.phone FROM contacts c
               WHERE c.lookup_status = 'pending' AND c.phone IS NOT NULL
                 AND NOT EXISTS (SELECT 1 FROM lookup_jobs j
                                  WHERE j.contact = c.key AND j.status IN ('pending', 'running'))",
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (org, id, phone) in stranded {
-        lookups::insert(tx, org, &id, &phone)?;
+    for (org, key, phone) in stranded {
+        lookups::insert(tx, org, key, &phone)?;
         out.lookups_queued += 1;
     }
     Ok(out)

@@ -25,6 +25,18 @@ pub fn record(
             "a {kind} event for contact {contact_id}, which is not there"
         )));
     };
+    record_key(conn, org, contact, kind, data)
+}
+
+/// [`record`] for the contact whose key the caller holds (the write path,
+/// which has just written its row).
+pub fn record_key(
+    conn: &Connection,
+    org: i64,
+    contact: i64,
+    kind: &str,
+    data: &Value,
+) -> AppResult<()> {
     conn.prepare_cached(
         "INSERT INTO timeline_events (id, org, contact, type, data, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

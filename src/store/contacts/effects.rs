@@ -9,8 +9,7 @@ use serde_json::json;
 
 use super::Source;
 use super::counts::Batch;
-use super::rows;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::model::contact::Answer;
 use crate::model::fields::tag_key;
 use crate::model::{Contact, Tags};
@@ -20,6 +19,8 @@ use crate::store::{lookups, outbox, timeline, webhooks};
 pub struct Write<'a> {
     pub before: Option<&'a Contact>,
     pub after: &'a Contact,
+    /// The contact's internal key (its row is written).
+    pub key: i64,
     /// The API names of the fields the client changed.
     pub changed: &'a [&'static str],
     pub source: Source,
@@ -70,7 +71,7 @@ pub fn tag_index(conn: &Connection, w: &Write, batch: &mut Batch) -> AppResult<(
     update_tag_index(
         conn,
         w.after.org,
-        &w.after.id,
+        w.key,
         (&old_keys, &new_keys),
         &w.after.tags,
         w.after.updated_at,
@@ -105,8 +106,8 @@ pub fn lookup(
     }
     match (&w.after.phone, answered) {
         (Some(_), Some((_, answer))) if answer.is_textable.is_some() => Ok(()),
-        (Some(phone), Some(_)) => lookups::insert_answered(conn, org, id, phone),
-        (Some(phone), None) => lookups::insert(conn, org, id, phone),
+        (Some(phone), Some(_)) => lookups::insert_answered(conn, org, w.key, phone),
+        (Some(phone), None) => lookups::insert(conn, org, w.key, phone),
         (None, _) => Ok(()),
     }
 }
@@ -128,12 +129,12 @@ pub fn timeline(
             if !after.tags.is_empty() {
                 data["tags"] = json!(after.tags.as_slice());
             }
-            timeline::record(conn, org, id, "created", &data)?;
+            timeline::record_key(conn, org, w.key, "created", &data)?;
         }
-        None => timeline::record(
+        None => timeline::record_key(
             conn,
             org,
-            id,
+            w.key,
             "created",
             &json!({ "source": source.as_str() }),
         )?,
@@ -141,7 +142,7 @@ pub fn timeline(
             let fields = w.edited();
             if !fields.is_empty() {
                 let kind = if merged { "merged" } else { "updated" };
-                timeline::record(conn, org, id, kind, &json!({ "fields": fields }))?;
+                timeline::record_key(conn, org, w.key, kind, &json!({ "fields": fields }))?;
             }
         }
     }
@@ -161,10 +162,10 @@ pub fn timeline(
             .iter()
             .filter(|t| !new.contains(&tag_key(t)))
             .collect();
-        timeline::record(
+        timeline::record_key(
             conn,
             org,
-            id,
+            w.key,
             "tags_changed",
             &json!({ "added": added, "removed": removed }),
         )?;
@@ -175,7 +176,13 @@ pub fn timeline(
         } else {
             "opted_out"
         };
-        timeline::record(conn, org, id, kind, &json!({ "source": source.as_str() }))?;
+        timeline::record_key(
+            conn,
+            org,
+            w.key,
+            kind,
+            &json!({ "source": source.as_str() }),
+        )?;
     }
     // An import answers every new phone as it goes; the contact's fields say
     // what was found, without an event per contact.
@@ -230,15 +237,12 @@ pub fn webhooks(conn: &Connection, w: &Write) -> AppResult<()> {
 pub fn update_tag_index(
     conn: &Connection,
     org: i64,
-    contact_id: &str,
+    contact: i64,
     (old, new): (&[String], &[String]),
     tags: &Tags,
     updated_at: i64,
     batch: &mut Batch,
 ) -> AppResult<()> {
-    let contact = rows::key(conn, org, contact_id)?.ok_or_else(|| {
-        AppError::internal(format!("tags of contact {contact_id}, which is not there"))
-    })?;
     let mut del = conn
         .prepare_cached("DELETE FROM contact_tags WHERE org = ?1 AND tag = ?2 AND contact = ?3")?;
     for key in old.iter().filter(|k| !new.contains(k)) {

@@ -135,11 +135,13 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     let Some(before) = get(conn, org, id)? else {
         return Ok(false);
     };
+    let key = rows::key(conn, org, id)?
+        .ok_or_else(|| AppError::internal(format!("contact {id} vanished")))?;
     let mut batch = Batch::default();
     effects::update_tag_index(
         conn,
         org,
-        id,
+        key,
         (&before.tags.keys(), &[]),
         &before.tags,
         before.updated_at,
@@ -239,9 +241,17 @@ pub fn save_in(
         }
         return Err(err.into());
     }
+    // The row's key for the rows that name it: a new row's is the rowid
+    // just inserted.
+    let key = match before {
+        None => conn.last_insert_rowid(),
+        Some(_) => rows::key(conn, after.org, &after.id)?
+            .ok_or_else(|| AppError::internal(format!("contact {} vanished", after.id)))?,
+    };
     let write = effects::Write {
         before,
         after: &after,
+        key,
         changed: &changed,
         source,
         merged,
