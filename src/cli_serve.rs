@@ -134,12 +134,29 @@ pub fn serve(mut config: Config, start: StartArgs) -> Result<(), AppError> {
     });
     drop(runtime);
     if let Some(dir) = ephemeral {
-        let path = dir.path().to_path_buf();
-        if let Err(err) = dir.close() {
-            eprintln!("could not remove {}: {err}", path.display());
-        }
+        remove_ephemeral(dir);
     }
     result
+}
+
+/// Removes the ephemeral data directory. A removal that meets a file
+/// created meanwhile (a background thread's last write as the server
+/// stops) fails with "directory not empty"; it is tried again a few times
+/// before it is given up.
+fn remove_ephemeral(dir: tempfile::TempDir) {
+    let path = dir.keep();
+    let mut tries = 0;
+    while let Err(err) = std::fs::remove_dir_all(&path) {
+        tries += 1;
+        if err.kind() == std::io::ErrorKind::NotFound {
+            return;
+        }
+        if tries == 5 {
+            eprintln!("could not remove {}: {err}", path.display());
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
 }
 
 /// The keys and data a server starts with.
