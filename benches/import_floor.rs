@@ -24,7 +24,7 @@ use roster::model::fields::Phone;
 use roster::model::{Contact, ContactPatch};
 use roster::search::schema::{self, Fields};
 use roster::store::contacts::rows;
-use roster::store::{new_id, orgs};
+use roster::store::{new_id, orgs, outbox, timeline};
 use rusqlite::params;
 use serde_json::{Value, json};
 use support::{Generator, ServerProc, cpu_secs_of, import_csv, machine, report, size_from_env};
@@ -196,21 +196,9 @@ fn write_rows(dir: &Path, contacts: &[Contact], all: bool) {
                 for t in c.tags.keys() {
                     tag.execute(params![org, t, key, c.updated_at])?;
                 }
-                tx.prepare_cached(
-                    "INSERT INTO timeline_events (id, org, contact, type, data, created_at)
-                     VALUES (?1, ?2, ?3, 'created', ?4, ?5)",
-                )?
-                .execute(params![
-                    new_id(),
-                    org,
-                    key,
-                    json!({ "source": "import", "tags": c.tags.as_slice() }).to_string(),
-                    c.created_at
-                ])?;
-                tx.prepare_cached(
-                    "INSERT INTO search_outbox (org, contact_id, new) VALUES (?1, ?2, 1)",
-                )?
-                .execute(params![org, c.id])?;
+                let data = json!({ "source": "import", "tags": c.tags.as_slice() });
+                timeline::record_key(tx, org, key, "created", &data)?;
+                outbox::record_new(tx, org, &c.id)?;
             }
             Ok(())
         })

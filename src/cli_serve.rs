@@ -140,9 +140,8 @@ pub fn serve(mut config: Config, start: StartArgs) -> Result<(), AppError> {
 }
 
 /// Removes the ephemeral data directory. A removal that meets a file
-/// created meanwhile (a background thread's last write as the server
-/// stops) fails with "directory not empty"; it is tried again a few times
-/// before it is given up.
+/// created while it ran fails ("directory not empty"); it is tried again
+/// a few times before it is given up.
 fn remove_ephemeral(dir: tempfile::TempDir) {
     let path = dir.keep();
     let mut tries = 0;

@@ -152,11 +152,8 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     batch.flush(conn)?;
     // Any tag row its tags do not name goes too: a deleted contact's key
     // may be given to the next contact created.
-    conn.prepare_cached(
-        "DELETE FROM contact_tags WHERE org = ?1
-            AND contact = (SELECT key FROM contacts WHERE id = ?2)",
-    )?
-    .execute(params![org, id])?;
+    conn.prepare_cached("DELETE FROM contact_tags WHERE org = ?1 AND contact = ?2")?
+        .execute(params![org, key])?;
     conn.prepare_cached("DELETE FROM notes WHERE contact_id = ?1")?
         .execute([id])?;
     // Timeline events and lookup jobs name the contact by key too: they go
@@ -164,13 +161,12 @@ pub fn delete(conn: &Connection, org: i64, id: &str) -> AppResult<bool> {
     // dropped).
     for table in ["timeline_events", "lookup_jobs"] {
         conn.prepare_cached(&format!(
-            "DELETE FROM {table}
-              WHERE contact = (SELECT key FROM contacts WHERE id = ?1 AND org = ?2) AND org = ?2"
+            "DELETE FROM {table} WHERE contact = ?1 AND org = ?2"
         ))?
-        .execute(params![id, org])?;
+        .execute(params![key, org])?;
     }
-    conn.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org = ?2")?
-        .execute(params![id, org])?;
+    conn.prepare_cached("DELETE FROM contacts WHERE key = ?1")?
+        .execute([key])?;
     outbox::record(conn, org, id)?;
     webhooks::enqueue(conn, org, "contact.deleted", id, |uuid| {
         Ok(json!({ "contact": before.to_json(uuid) }))
