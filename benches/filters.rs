@@ -228,6 +228,46 @@ fn rows() -> Vec<Row> {
             "search=Okafor&state=NC",
             "c.last_name = 'Okafor' AND c.state = 'NC'".to_string(),
         ),
+        // Common filters beside a common name: every filter's share, from
+        // a tag on most contacts to two tags, a flag and a state together.
+        (
+            "search=Okafor&tags=f90",
+            format!("c.last_name = 'Okafor' AND {}", tag_sql(&["f90"], false)),
+        ),
+        (
+            "search=Okafor&tags=f30,f90&tagsLogic=AND",
+            format!(
+                "c.last_name = 'Okafor' AND {}",
+                tag_sql(&["f30", "f90"], true)
+            ),
+        ),
+        (
+            "search=Okafor&tags=f1,f3&tagsLogic=OR",
+            format!(
+                "c.last_name = 'Okafor' AND {}",
+                tag_sql(&["f1", "f3"], false)
+            ),
+        ),
+        (
+            "search=Okafor&hasEmail=true",
+            "c.last_name = 'Okafor' AND c.email IS NOT NULL".to_string(),
+        ),
+        (
+            "search=Okafor&isTextable=true&state=CA",
+            "c.last_name = 'Okafor' AND c.is_textable = 1 AND c.state = 'CA'".to_string(),
+        ),
+        (
+            "search=Okafor&zip=10001",
+            "c.last_name = 'Okafor' AND c.zip = '10001'".to_string(),
+        ),
+        (
+            "includeTotal=true&search=Okafr&tags=f30",
+            format!("c.last_name = 'Okafor' AND {}", tag_sql(&["f30"], false)),
+        ),
+        (
+            "sortBy=created_at&search=Ngu&tags=f10",
+            format!("c.last_name LIKE 'Ngu%' AND {}", tag_sql(&["f10"], false)),
+        ),
         // The kinds of search people type: a typo, a prefix, an email
         // address, a whole phone number and a piece of one. (Full names
         // are in `benches/search.rs`: here every first name is a distinct

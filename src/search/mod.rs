@@ -8,6 +8,7 @@
 //! missing, unreadable or of another version is rebuilt from SQLite at start;
 //! meanwhile `search` answers 503 and everything else works.
 
+mod bits;
 pub mod query;
 pub mod schema;
 mod union;

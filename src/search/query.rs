@@ -22,7 +22,7 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocId, Score, Searcher, SegmentReader, Term};
 
 use super::schema::{self, Fields, MAX_GRAM, MIN_GRAM};
-use super::union::{BitSetUnion, FieldAutomaton};
+use super::union::{BitSetUnion, FieldAutomaton, GatheredAll};
 use crate::error::{AppError, AppResult};
 use crate::model::{ContactFilter, SortBy, TagsLogic};
 
@@ -176,8 +176,18 @@ fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
 /// is read to its end anyway, where beside a rare filter the union is
 /// only probed at that filter's documents.
 pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<dyn Query> {
+    let terms = text_terms(f, search, scored, gather);
+    if terms.is_empty() {
+        return boxed(EmptyQuery);
+    }
+    all_of(terms)
+}
+
+/// The clauses of [`text_query`], one a document must match per term; none
+/// when the search has nothing to match by.
+fn text_terms(f: &Fields, search: &str, scored: bool, gather: bool) -> Vec<Box<dyn Query>> {
     if is_phone_like(search) {
-        return phone_digits(f, &schema::digits(search));
+        return vec![phone_digits(f, &schema::digits(search))];
     }
     let mut names = schema::name_analyzer();
     let mut keyword = schema::keyword_analyzer();
@@ -219,10 +229,7 @@ pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<d
         }
         terms.push(union_of(either, gather));
     }
-    if terms.is_empty() {
-        return boxed(EmptyQuery);
-    }
-    all_of(terms)
+    terms
 }
 
 /// The organization's term. In a segment whose every document belongs to
@@ -348,10 +355,38 @@ pub fn filter_query(
         must.push((Occur::Must, term(f.zip, zip)));
     }
     if let Some(search) = &filter.search {
-        let gather = !scored && rarest >= GATHER_FROM;
-        must.push((Occur::Must, text_query(f, search, scored, gather)));
+        if !scored && rarest >= GATHER_FROM {
+            // No filter is rare enough to lead: the text and every filter
+            // are read into one set (the organization's term is left to
+            // tantivy, which drops it where it matches the whole segment).
+            let mut terms = text_terms(f, search, scored, true).into_iter();
+            let Some(first) = terms.next() else {
+                return Ok(boxed(EmptyQuery));
+            };
+            let filters = terms
+                .chain(must.drain(1..).flat_map(|(_, q)| each_required(q)))
+                .collect();
+            must.push((Occur::Must, boxed(GatheredAll { first, filters })));
+        } else {
+            must.push((Occur::Must, text_query(f, search, scored, false)));
+        }
     }
     Ok(boxed(BooleanQuery::new(must)))
+}
+
+/// The clauses a document must match to match `q`: those of an
+/// intersection (tags with AND), or `q` itself. Each is then read into a
+/// gathered set on its own, where an intersection would be walked document
+/// by document.
+fn each_required(q: Box<dyn Query>) -> Vec<Box<dyn Query>> {
+    match q.downcast_ref::<BooleanQuery>() {
+        Some(all) if all.clauses().iter().all(|(occur, _)| *occur == Occur::Must) => all
+            .clauses()
+            .iter()
+            .map(|(_, clause)| clause.box_clone())
+            .collect(),
+        _ => vec![q],
+    }
 }
 
 /// How many documents match `filter` in `org`, only among `ids` when given.
@@ -763,4 +798,181 @@ pub fn page(
         has_more,
         total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use tantivy::Index;
+    use tantivy::query::Query;
+
+    use super::*;
+    use crate::model::Contact;
+    use crate::model::fields::Tags;
+
+    /// Contacts of two organizations, in three segments: every fifth an
+    /// Okafor; tags of every share, by the Okafors' count (`most` on nine in
+    /// ten, `half`, `fifth`, `rare` on one in 700); two states; some without
+    /// an email.
+    fn contact(i: i64) -> Contact {
+        let j = i / 5;
+        let mut tags = Vec::new();
+        if j % 2 == 0 {
+            tags.push("half");
+        }
+        if j % 10 != 0 {
+            tags.push("most");
+        }
+        if j % 10 == 3 || j % 10 == 4 {
+            tags.push("fifth");
+        }
+        if j % 700 == 0 {
+            tags.push("rare");
+        }
+        Contact {
+            id: format!("00000000-0000-7000-8000-{i:012}"),
+            org: if i % 4 == 3 { 2 } else { 1 },
+            first_name: Some(format!("P{i}")),
+            last_name: Some(if i % 5 == 0 { "Okafor" } else { "Smith" }.into()),
+            email: (i % 3 != 0).then(|| format!("p{i}@example.org")),
+            state: Some(if i % 2 == 0 { "NC" } else { "SC" }.into()),
+            tags: Tags::parse_strs(tags, "tags").unwrap(),
+            is_opted_in: i % 7 != 0,
+            is_textable: Some(i % 6 != 0),
+            created_at: 1_700_000_000_000 + i,
+            updated_at: 1_700_000_000_000 + i,
+            ..Contact::default()
+        }
+    }
+
+    const N: i64 = 30_000;
+
+    fn index() -> (Index, Fields) {
+        let schema = schema::build_schema();
+        let f = Fields::new(&schema).unwrap();
+        let index = Index::create_in_ram(schema);
+        schema::register_analyzers(&index).unwrap();
+        let mut writer = index.writer_with_num_threads(1, 50_000_000).unwrap();
+        for chunk in [0..12_000, 12_000..25_000, 25_000..N] {
+            for i in chunk {
+                writer
+                    .add_document(schema::document(&f, &contact(i)))
+                    .unwrap();
+            }
+            writer.commit().unwrap();
+        }
+        (index, f)
+    }
+
+    fn filter(query: &str) -> ContactFilter {
+        let mut filter = ContactFilter::default();
+        for (k, v) in query.split('&').filter_map(|kv| kv.split_once('=')) {
+            match k {
+                "search" => filter.search = Some(v.into()),
+                "tags" => filter.tags = v.split(',').map(str::to_string).collect(),
+                "tagsLogic" => {
+                    filter.tags_logic = if v == "OR" {
+                        TagsLogic::Or
+                    } else {
+                        TagsLogic::And
+                    }
+                }
+                "state" => filter.states = v.split(',').map(str::to_string).collect(),
+                "hasEmail" => filter.has_email = Some(v == "true"),
+                "optedOut" => filter.opted_out = Some(v == "true"),
+                "isTextable" => filter.is_textable = Some(v == "true"),
+                _ => panic!("{k}"),
+            }
+        }
+        filter
+    }
+
+    fn gathers(q: &dyn Query) -> bool {
+        q.downcast_ref::<BooleanQuery>().is_some_and(|b| {
+            b.clauses()
+                .iter()
+                .any(|(_, c)| c.downcast_ref::<GatheredAll>().is_some())
+        })
+    }
+
+    #[test]
+    fn a_search_beside_common_filters_matches_as_the_filters_say() {
+        let (index, f) = index();
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 3);
+        fn has(i: i64, tag: &str) -> bool {
+            contact(i).tags.keys().iter().any(|k| k == tag)
+        }
+        type Want = Box<dyn Fn(i64) -> bool>;
+        let cases: Vec<(&str, bool, Want)> = vec![
+            (
+                "search=Okafor&tags=most",
+                true,
+                Box::new(|i| has(i, "most")),
+            ),
+            (
+                "search=Okafr&tags=half,most&tagsLogic=AND",
+                true,
+                Box::new(|i| has(i, "half") && has(i, "most")),
+            ),
+            (
+                "search=Okafor&tags=fifth,rare&tagsLogic=OR",
+                true,
+                Box::new(|i| has(i, "fifth") || has(i, "rare")),
+            ),
+            (
+                "search=Okafor&tags=most&hasEmail=true",
+                true,
+                Box::new(|i| has(i, "most") && i % 3 != 0),
+            ),
+            (
+                "search=Okafor&state=SC,NC&optedOut=false&isTextable=true",
+                true,
+                Box::new(|i| i % 7 != 0 && i % 6 != 0),
+            ),
+            // The next word of the search narrows the set too.
+            (
+                "search=Okafor%20P1&tags=most",
+                true,
+                Box::new(|i| has(i, "most") && i.to_string().starts_with('1')),
+            ),
+            // A rare filter leads instead.
+            (
+                "search=Okafor&tags=rare",
+                false,
+                Box::new(|i| has(i, "rare")),
+            ),
+        ];
+        for round in ["read", "kept"] {
+            for (query, gathered, want) in &cases {
+                let filter = filter(&query.replace("%20", " "));
+                let q = filter_query(&searcher, &f, 1, &filter, false).unwrap();
+                assert_eq!(gathers(&*q), *gathered, "{query}");
+                let mut expect: Vec<i64> = (0..N)
+                    .filter(|&i| {
+                        let c = contact(i);
+                        c.org == 1 && c.last_name.as_deref() == Some("Okafor") && want(i)
+                    })
+                    .collect();
+                assert!(!expect.is_empty(), "{query}");
+                let total = count(&searcher, &f, 1, &filter, None).unwrap();
+                assert_eq!(total, expect.len() as u64, "{query} ({round})");
+                let hits = page(
+                    &searcher,
+                    &f,
+                    1,
+                    &filter,
+                    Order::Field(SortBy::UpdatedAt),
+                    &Start::Offset(0),
+                    20,
+                    false,
+                )
+                .unwrap();
+                expect.reverse();
+                expect.truncate(20);
+                let got: Vec<String> = hits.hits.into_iter().map(|h| h.id).collect();
+                let expect: Vec<String> = expect.into_iter().map(|i| contact(i).id).collect();
+                assert_eq!(got, expect, "{query} ({round})");
+            }
+        }
+    }
 }
