@@ -665,3 +665,41 @@ fn superseded_lookup_history_is_pruned_and_the_latest_answer_stays() {
         .len();
     assert!(events >= 1);
 }
+
+#[test]
+fn statistics_follow_the_answers_of_a_cli_imports_lookups() {
+    // `roster import` queues a job per phone and takes the planner's
+    // statistics before any is answered: then no contact is known to be
+    // not textable. Once the server's worker has answered them, the
+    // statistics say how many are.
+    let server = Server::start();
+    let c = server.client("acme");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    let mut csv = String::from("phone,first name\n");
+    for i in 0..1_200 {
+        // Every fourth a toll-free number: not textable.
+        let area = if i % 4 == 0 { 800 } else { 919 };
+        csv.push_str(&format!("+1{area}{:07},P{i}\n", 2_000_000 + i));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let out = common::roster_cli(
+        &["import", file.to_str().unwrap(), "--org", "acme"],
+        &server.data_dir,
+    );
+    assert!(out.contains("1200 created"), "{out}");
+    let stat = || {
+        server.sql_count(
+            "SELECT coalesce((SELECT CAST(stat AS INTEGER) FROM sqlite_stat1
+                               WHERE idx = 'contacts_org_not_textable'), 0)",
+        )
+    };
+    assert_eq!(stat(), 0, "taken before any answer");
+    common::wait_for(60, "the lookups answered", || {
+        let r = c.get("/api/contacts?isTextable=false&includeTotal=true&limit=1");
+        (r.body["total"] == 300).then_some(())
+    });
+    common::wait_for(30, "statistics of the answered lookups", || {
+        (stat() > 0).then_some(())
+    });
+}

@@ -17,6 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
@@ -45,6 +46,9 @@ const LOCAL_LINGER: Duration = Duration::from_millis(25);
 const RECORD_BATCH: usize = 256;
 /// Back-off never exceeds this.
 const MAX_BACKOFF_MS: u64 = 10 * 60 * 1000;
+/// Answers after which the queue running dry re-takes the planner's
+/// statistics of contacts (see [`Ctx::restat`]).
+const RESTAT_AFTER: usize = 1_000;
 
 struct Ctx {
     db: Db,
@@ -53,6 +57,36 @@ struct Ctx {
     provider: Provider,
     cfg: LookupConfig,
     rate: RateLimit,
+    /// Answers written since the statistics were last re-taken.
+    answered: AtomicUsize,
+}
+
+impl Ctx {
+    fn answered(&self, n: usize) {
+        self.answered.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Re-takes the statistics of contacts once the queue has run dry after
+    /// at least [`RESTAT_AFTER`] answers. The answers of a large import's
+    /// lookups (`roster import` queues them for the server) change which
+    /// contacts are textable without changing how many contacts there are,
+    /// so the periodic `optimize` never sees statistics taken before them
+    /// as stale: they said no contact was not textable, and a planner
+    /// trusting them read a page of `isTextable=false` 47 ms long at 1M.
+    async fn restat(&self) {
+        if self.answered.load(Ordering::Relaxed) < RESTAT_AFTER {
+            return;
+        }
+        self.answered.store(0, Ordering::Relaxed);
+        if let Err(err) = self
+            .db
+            .write(|tx| Ok(crate::db::reanalyze_contacts(tx)?))
+            .await
+            && !err.is_disk_full()
+        {
+            tracing::warn!(%err, "refreshing planner statistics failed");
+        }
+    }
 }
 
 /// Requeues jobs left `running` by a previous process, then starts the pool.
@@ -80,6 +114,7 @@ pub async fn start(worker: LookupWorker, cancel: CancellationToken) -> AppResult
         wake: worker.wake,
         provider,
         cfg,
+        answered: AtomicUsize::new(0),
     });
     Ok(tokio::spawn(async move {
         if matches!(ctx.provider, Provider::Twilio(_)) {
@@ -104,7 +139,10 @@ async fn wait_until_due(ctx: &Ctx, cancel: &CancellationToken) {
             Ok(Some(t)) => {
                 Duration::from_millis((t - now_ms()).clamp(5, POLL.as_millis() as i64) as u64)
             }
-            Ok(None) => POLL,
+            Ok(None) => {
+                ctx.restat().await;
+                POLL
+            }
         };
         tokio::select! {
             () = ctx.wake.notified() => {}
@@ -153,6 +191,9 @@ async fn run_local(ctx: Arc<Ctx>, cancel: CancellationToken) {
                 Ok(jobs.len())
             })
             .await;
+        if let Ok(n) = settled {
+            ctx.answered(n);
+        }
         match settled {
             Ok(0) => {}
             Ok(n) if n < LOCAL_BATCH => {
@@ -300,6 +341,7 @@ async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<L
                 Err(_) => break,
             }
         }
+        let results = batch.len();
         let batch = Arc::new(batch);
         loop {
             let (c, batch) = (ctx.clone(), batch.clone());
@@ -313,6 +355,9 @@ async fn record(ctx: Arc<Ctx>, mut inbox: mpsc::UnboundedReceiver<(Job, Option<L
                     Ok(requeued)
                 })
                 .await;
+            if written.is_ok() {
+                ctx.answered(results);
+            }
             match written {
                 // A retry may be due before the dispatcher's next poll.
                 Ok(true) => ctx.wake.notify_one(),
