@@ -74,17 +74,22 @@ impl Ctx {
     /// as stale: they said no contact was not textable, and a planner
     /// trusting them read a page of `isTextable=false` 47 ms long at 1M.
     async fn restat(&self) {
-        if self.answered.load(Ordering::Relaxed) < RESTAT_AFTER {
+        let answered = self.answered.load(Ordering::Relaxed);
+        if answered < RESTAT_AFTER {
             return;
         }
-        self.answered.store(0, Ordering::Relaxed);
-        if let Err(err) = self
+        match self
             .db
             .write(|tx| Ok(crate::db::reanalyze_contacts(tx)?))
             .await
-            && !err.is_disk_full()
         {
-            tracing::warn!(%err, "refreshing planner statistics failed");
+            // Answers written meanwhile count toward the next time.
+            Ok(()) => {
+                self.answered.fetch_sub(answered, Ordering::Relaxed);
+            }
+            // Tried again the next time the queue is found empty.
+            Err(err) if err.is_disk_full() => {}
+            Err(err) => tracing::warn!(%err, "refreshing planner statistics failed"),
         }
     }
 }

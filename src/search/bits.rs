@@ -206,11 +206,14 @@ pub fn term_words(reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<[u
     // Read outside the lock: another query may read the same set meanwhile.
     let mut bits = Bits::empty(reader.max_doc());
     let inverted = reader.inverted_index(term.field())?;
-    if let Some(info) = inverted.get_term_info(term)? {
-        bits.insert_postings(&inverted, &info)?;
-    }
+    let Some(info) = inverted.get_term_info(term)? else {
+        // Absent from the segment: nothing worth keeping (a client's made-up
+        // tag must not push real sets out).
+        return Ok(bits.words.into());
+    };
+    bits.insert_postings(&inverted, &info)?;
     let words: Arc<[u64]> = bits.words.into();
-    let size = words.len() * 8;
+    let size = kept_size(&words, term);
     let mut kept = lock();
     if size <= KEPT_BYTES && !kept.sets.contains_key(&key) {
         while kept.bytes + size > KEPT_BYTES {
@@ -218,7 +221,7 @@ pub fn term_words(reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<[u
                 break;
             };
             if let Some(gone) = kept.sets.remove(&old) {
-                kept.bytes -= gone.len() * 8;
+                kept.bytes -= kept_size(&gone, &old.1);
             }
         }
         kept.bytes += size;
@@ -226,6 +229,12 @@ pub fn term_words(reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<[u
         kept.sets.insert(key, words.clone());
     }
     Ok(words)
+}
+
+/// What a kept set costs: its words, and its term held twice (the map and
+/// the order) with their upkeep.
+fn kept_size(words: &[u64], term: &Term) -> usize {
+    words.len() * 8 + 2 * (term.len_bytes() + 64)
 }
 
 fn lock() -> std::sync::MutexGuard<'static, Kept> {

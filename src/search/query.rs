@@ -380,11 +380,15 @@ pub fn filter_query(
 /// by document.
 fn each_required(q: Box<dyn Query>) -> Vec<Box<dyn Query>> {
     match q.downcast_ref::<BooleanQuery>() {
-        Some(all) if all.clauses().iter().all(|(occur, _)| *occur == Occur::Must) => all
-            .clauses()
-            .iter()
-            .map(|(_, clause)| clause.box_clone())
-            .collect(),
+        Some(all)
+            if !all.clauses().is_empty()
+                && all.clauses().iter().all(|(occur, _)| *occur == Occur::Must) =>
+        {
+            all.clauses()
+                .iter()
+                .map(|(_, clause)| clause.box_clone())
+                .collect()
+        }
         _ => vec![q],
     }
 }
