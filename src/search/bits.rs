@@ -207,8 +207,8 @@ pub fn term_words(reader: &SegmentReader, term: &Term) -> tantivy::Result<Arc<[u
     let mut bits = Bits::empty(reader.max_doc());
     let inverted = reader.inverted_index(term.field())?;
     let Some(info) = inverted.get_term_info(term)? else {
-        // Absent from the segment: nothing worth keeping (a client's made-up
-        // tag must not push real sets out).
+        // Absent from the segment: the empty set, not kept (a client's
+        // made-up tag must not push real sets out).
         return Ok(bits.words.into());
     };
     bits.insert_postings(&inverted, &info)?;

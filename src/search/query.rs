@@ -170,13 +170,8 @@ fn phone_digits(f: &Fields, digits: &str) -> Box<dyn Query> {
 /// The text search: every whitespace-separated term must match first name,
 /// last name, email or phone. A search made only of digits and phone
 /// punctuation (`(919) 555-1234`) is one phone number.
-///
-/// With `gather` (unscored, and no rare filter to intersect with), each
-/// term's fields are read into one bit set: a union that leads the query
-/// is read to its end anyway, where beside a rare filter the union is
-/// only probed at that filter's documents.
-pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<dyn Query> {
-    let terms = text_terms(f, search, scored, gather);
+pub fn text_query(f: &Fields, search: &str, scored: bool) -> Box<dyn Query> {
+    let terms = text_terms(f, search, scored, false);
     if terms.is_empty() {
         return boxed(EmptyQuery);
     }
@@ -185,6 +180,11 @@ pub fn text_query(f: &Fields, search: &str, scored: bool, gather: bool) -> Box<d
 
 /// The clauses of [`text_query`], one a document must match per term; none
 /// when the search has nothing to match by.
+///
+/// With `gather` (unscored, and no rare filter to lead), each term's fields
+/// are read into one bit set (a [`BitSetUnion`], for [`GatheredAll`]):
+/// a union that leads the query is read to its end anyway, where beside a
+/// rare filter the union is only probed at that filter's documents.
 fn text_terms(f: &Fields, search: &str, scored: bool, gather: bool) -> Vec<Box<dyn Query>> {
     if is_phone_like(search) {
         return vec![phone_digits(f, &schema::digits(search))];
@@ -288,8 +288,8 @@ fn i64_term(field: Field, v: i64) -> Term {
 
 /// A filter beside the text search matching fewer documents than this
 /// leads the intersection and only probes the text's union at its own
-/// documents; from this on, the union is gathered into a bit set first
-/// (see [`text_query`]).
+/// documents; from this on, the text and the filters are gathered into
+/// one bit set (see [`text_terms`] and [`GatheredAll`]).
 const GATHER_FROM: u64 = 5_000;
 
 /// The whole query for `filter` in `org`: the organization, the text search
@@ -368,7 +368,7 @@ pub fn filter_query(
                 .collect();
             must.push((Occur::Must, boxed(GatheredAll { first, filters })));
         } else {
-            must.push((Occur::Must, text_query(f, search, scored, false)));
+            must.push((Occur::Must, text_query(f, search, scored)));
         }
     }
     Ok(boxed(BooleanQuery::new(must)))
